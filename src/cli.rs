@@ -1,0 +1,165 @@
+//! Command-line arguments and the mapping from a scan to an exit code.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+use glob::Pattern;
+
+use crate::discover::Filters;
+use crate::findings::{Level, Report};
+use crate::report;
+use crate::rules::RuleSettings;
+use crate::ScanOptions;
+
+/// Exit codes, documented in the README.
+pub const EXIT_OK: i32 = 0;
+pub const EXIT_FINDINGS: i32 = 1;
+pub const EXIT_ERROR: i32 = 2;
+
+const EXAMPLES: &str = "\
+Examples:
+  aks-authorized-ips scan                       scan the current folder
+  aks-authorized-ips scan infra/ --format sarif --output aks.sarif
+  aks-authorized-ips scan --include 'infra/**/*.json' --exclude '*.generated.json'
+  aks-authorized-ips scan --fail-on warning     also fail on warnings
+
+Exit codes:
+  0  no finding at or above --fail-on
+  1  findings at or above --fail-on
+  2  the tool could not do its job (bad arguments, a missing path, a template
+     it could not read or parse); reported after every other file was scanned";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "aks-authorized-ips",
+    version,
+    about = "Checks that AKS clusters in ARM templates and Bicep output restrict their API server to authorized IP ranges.",
+    after_help = EXAMPLES
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Find ARM templates and parameter files under PATHs and judge every AKS cluster in them.
+    #[command(after_help = EXAMPLES)]
+    Scan(ScanArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ScanArgs {
+    /// Files or folders to scan. Folders are walked, honouring .gitignore.
+    #[arg(default_value = ".")]
+    pub paths: Vec<PathBuf>,
+
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Only scan files matching GLOB (repeatable). A pattern with `/` matches the
+    /// repo-relative path (`*` stays in one folder, `**` crosses folders); one
+    /// without `/` matches the file name.
+    #[arg(long, value_name = "GLOB")]
+    pub include: Vec<String>,
+
+    /// Skip files matching GLOB (repeatable); same matching as --include.
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+
+    /// Lowest finding level that makes the exit code 1.
+    #[arg(long, value_enum, default_value_t = FailOn::Error)]
+    pub fail_on: FailOn,
+
+    /// Azure.AKS.AuthorizedIPs.Broad flags ranges wider than this prefix length.
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u8).range(1..=32))]
+    pub broad_prefix: u8,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+    Sarif,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Error,
+    Warning,
+    Note,
+    Never,
+}
+
+impl FailOn {
+    fn threshold(self) -> Option<Level> {
+        match self {
+            FailOn::Error => Some(Level::Error),
+            FailOn::Warning => Some(Level::Warning),
+            FailOn::Note => Some(Level::Note),
+            FailOn::Never => None,
+        }
+    }
+}
+
+/// The exit code for a finished scan.
+pub fn exit_code(report: &Report, fail_on: FailOn) -> i32 {
+    if !report.errors.is_empty() {
+        return EXIT_ERROR;
+    }
+    match (fail_on.threshold(), report.worst_level()) {
+        (Some(threshold), Some(worst)) if worst >= threshold => EXIT_FINDINGS,
+        _ => EXIT_OK,
+    }
+}
+
+/// Runs a parsed command line and returns the exit code.
+pub fn run(cli: Cli) -> anyhow::Result<i32> {
+    match cli.command {
+        Command::Scan(args) => scan(args),
+    }
+}
+
+fn parse_globs(patterns: &[String], flag: &str) -> anyhow::Result<Vec<Pattern>> {
+    patterns
+        .iter()
+        .map(|p| {
+            let p = p.strip_prefix("./").unwrap_or(p);
+            Pattern::new(p).with_context(|| format!("{flag} {p:?} is not a valid glob pattern"))
+        })
+        .collect()
+}
+
+fn scan(args: ScanArgs) -> anyhow::Result<i32> {
+    let mut options = ScanOptions::new(args.paths);
+    options.filters = Filters {
+        include: parse_globs(&args.include, "--include")?,
+        exclude: parse_globs(&args.exclude, "--exclude")?,
+    };
+    options.settings = RuleSettings {
+        broad_prefix: args.broad_prefix,
+    };
+    let report = crate::scan(&options);
+
+    match &args.output {
+        Some(path) => {
+            let mut file = std::fs::File::create(path)
+                .with_context(|| format!("cannot write the report to {}", path.display()))?;
+            report::render(&report, args.format, &mut file, false)?;
+            file.flush()?;
+        }
+        None => {
+            let mut out = anstream::stdout();
+            report::render(&report, args.format, &mut out, true)?;
+            out.flush()?;
+        }
+    }
+    Ok(exit_code(&report, args.fail_on))
+}

@@ -1,0 +1,278 @@
+//! Stage 5: the one findings model every reporter reads.
+//!
+//! Rules produce [`Finding`]s whose locations are symbolic ([`Origin`]: a file
+//! id and a byte span). The scan turns them into [`FindingReport`]s with
+//! repo-relative paths, lines and columns, so reporters never need the
+//! source text again and never re-evaluate anything.
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::evaluate::Origin;
+use crate::rules::Rule;
+
+/// How serious a finding is. Ordered from least to most serious.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Note,
+    Warning,
+    Error,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Note => "note",
+            Level::Warning => "warning",
+            Level::Error => "error",
+        }
+    }
+}
+
+/// The verdict on one cluster in one evaluation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    Pass,
+    Fail,
+    /// A private cluster: the rule does not apply.
+    NotApplicable,
+    /// The verdict depends on a value only known at deployment.
+    Unknown,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Pass => "pass",
+            Outcome::Fail => "fail",
+            Outcome::NotApplicable => "not-applicable",
+            Outcome::Unknown => "unknown",
+        }
+    }
+}
+
+/// A secondary place that explains a finding, such as where a value came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Related {
+    pub origin: Origin,
+    pub message: String,
+}
+
+/// One problem a rule found, before locations are made concrete.
+#[derive(Debug, Clone)]
+pub struct Finding {
+    pub rule: &'static Rule,
+    pub message: String,
+    /// The exact entry or property to change.
+    pub primary: Origin,
+    pub related: Vec<Related>,
+    /// Tells apart findings of one rule on one cluster (the entry's text, the
+    /// node pool's name); part of the fingerprint, so it must not hold lines.
+    pub discriminator: String,
+}
+
+impl Finding {
+    pub fn new(rule: &'static Rule, primary: Origin, message: impl Into<String>) -> Self {
+        Finding {
+            rule,
+            message: message.into(),
+            primary,
+            related: Vec::new(),
+            discriminator: String::new(),
+        }
+    }
+
+    pub fn discriminator(mut self, d: impl Into<String>) -> Self {
+        self.discriminator = d.into();
+        self
+    }
+
+    pub fn level(&self) -> Level {
+        self.rule.level
+    }
+}
+
+/// A concrete place: repo-relative path with `/`, 1-based lines and columns
+/// (columns count Unicode code points); `end_column` is exclusive.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Region {
+    pub file: String,
+    pub start_line: u32,
+    pub start_column: u32,
+    pub end_line: u32,
+    pub end_column: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RelatedReport {
+    pub region: Region,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FindingReport {
+    pub rule_id: &'static str,
+    pub level: Level,
+    pub message: String,
+    pub region: Region,
+    /// The text of the first line of the region, for terminal output.
+    pub snippet: String,
+    pub related: Vec<RelatedReport>,
+    /// Stable across edits elsewhere in the file: no line numbers in it.
+    pub fingerprint: String,
+}
+
+/// One cluster judged in one evaluation (a template alone, or a template
+/// with one of its parameter files).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ResourceReport {
+    pub file: String,
+    pub parameter_file: Option<String>,
+    pub name: String,
+    pub resource_type: String,
+    pub line: u32,
+    pub outcome: Outcome,
+    pub reason: Option<String>,
+    pub findings: Vec<FindingReport>,
+}
+
+/// A file (or part of one) the tool could not read, parse or evaluate.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct ErrorReport {
+    pub file: String,
+    pub line: u32,
+    pub column: u32,
+    pub message: String,
+}
+
+/// What discovery saw, for the summary line.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScanStats {
+    pub files_read: usize,
+    pub templates: usize,
+    pub parameter_files: usize,
+    /// Parameter files whose template was not found among the scanned files.
+    pub unlinked_parameter_files: usize,
+}
+
+/// Everything a reporter needs.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Report {
+    pub resources: Vec<ResourceReport>,
+    pub errors: Vec<ErrorReport>,
+    pub stats: ScanStats,
+}
+
+impl Report {
+    /// Every finding with the resource it belongs to.
+    pub fn findings(&self) -> impl Iterator<Item = (&ResourceReport, &FindingReport)> {
+        self.resources
+            .iter()
+            .flat_map(|r| r.findings.iter().map(move |f| (r, f)))
+    }
+
+    /// Findings that are the same template location and rule, reached through
+    /// several parameter files, collapse into one (with the parameter files
+    /// that lead to it), in a stable order.
+    pub fn unique_findings(&self) -> Vec<UniqueFinding<'_>> {
+        let mut out: Vec<UniqueFinding<'_>> = Vec::new();
+        let mut seen = std::collections::HashMap::new();
+        for (resource, finding) in self.findings() {
+            let key = (finding.rule_id, &finding.region, &finding.fingerprint);
+            match seen.get(&key) {
+                Some(&i) => {
+                    let entry: &mut UniqueFinding<'_> = &mut out[i];
+                    if let Some(p) = &resource.parameter_file {
+                        if !entry.parameter_files.contains(&p.as_str()) {
+                            entry.parameter_files.push(p);
+                        }
+                    }
+                }
+                None => {
+                    seen.insert(key, out.len());
+                    out.push(UniqueFinding {
+                        resource,
+                        finding,
+                        parameter_files: resource
+                            .parameter_file
+                            .iter()
+                            .map(String::as_str)
+                            .collect(),
+                    });
+                }
+            }
+        }
+        out.sort_by(|a, b| {
+            (&a.finding.region, a.finding.rule_id, &a.finding.fingerprint).cmp(&(
+                &b.finding.region,
+                b.finding.rule_id,
+                &b.finding.fingerprint,
+            ))
+        });
+        out
+    }
+
+    /// The most serious level among all findings.
+    pub fn worst_level(&self) -> Option<Level> {
+        self.findings().map(|(_, f)| f.level).max()
+    }
+
+    pub fn count_outcome(&self, outcome: Outcome) -> usize {
+        self.resources
+            .iter()
+            .filter(|r| r.outcome == outcome)
+            .count()
+    }
+}
+
+pub struct UniqueFinding<'a> {
+    pub resource: &'a ResourceReport,
+    pub finding: &'a FindingReport,
+    pub parameter_files: Vec<&'a str>,
+}
+
+/// A stable fingerprint: SHA-256 of the rule id, the repo-relative path, the
+/// cluster's identity (type and name as written) and the discriminator,
+/// separated by NUL. Line numbers stay out so alerts survive edits above them.
+pub fn fingerprint(
+    rule_id: &str,
+    path: &str,
+    cluster_identity: &str,
+    discriminator: &str,
+) -> String {
+    let mut hasher = Sha256::new();
+    for part in [rule_id, path, cluster_identity, discriminator] {
+        hasher.update(part.as_bytes());
+        hasher.update([0u8]);
+    }
+    let digest = hasher.finalize();
+    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprint_is_stable_and_separates_parts() {
+        let a = fingerprint("R", "a/b.json", "T/x", "");
+        assert_eq!(a, fingerprint("R", "a/b.json", "T/x", ""));
+        assert_eq!(a.len(), 32);
+        assert_ne!(a, fingerprint("R", "a/b.jso", "nT/x", ""));
+        // Pinned (computed independently with Python's hashlib): a change
+        // here churns every user's code-scanning alerts.
+        assert_eq!(
+            fingerprint(
+                "Azure.AKS.AuthorizedIPs",
+                "infra/aks.json",
+                "microsoft.containerservice/managedclusters/aks-prod",
+                ""
+            ),
+            "cc27c383a4be12f9128c5f4346054f44"
+        );
+    }
+}

@@ -1,0 +1,101 @@
+//! The JSON report, version 1: a contract other tools read. Fields may be
+//! added; none is renamed or removed without a new version.
+
+use std::io::Write;
+
+use serde::Serialize;
+
+use crate::findings::{Level, Outcome, Report};
+
+pub const VERSION: u32 = 1;
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonReport<'a> {
+    version: u32,
+    resources: Vec<JsonResource<'a>>,
+    errors: Vec<JsonError<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonResource<'a> {
+    file: &'a str,
+    parameter_file: Option<&'a str>,
+    name: &'a str,
+    #[serde(rename = "type")]
+    resource_type: &'a str,
+    line: u32,
+    outcome: Outcome,
+    reason: Option<&'a str>,
+    findings: Vec<JsonFinding<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonFinding<'a> {
+    rule_id: &'a str,
+    level: Level,
+    message: &'a str,
+    file: &'a str,
+    line: u32,
+    column: u32,
+    end_line: u32,
+    end_column: u32,
+    fingerprint: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonError<'a> {
+    file: &'a str,
+    line: u32,
+    column: u32,
+    message: &'a str,
+}
+
+pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
+    let doc = JsonReport {
+        version: VERSION,
+        resources: report
+            .resources
+            .iter()
+            .map(|r| JsonResource {
+                file: &r.file,
+                parameter_file: r.parameter_file.as_deref(),
+                name: &r.name,
+                resource_type: &r.resource_type,
+                line: r.line,
+                outcome: r.outcome,
+                reason: r.reason.as_deref(),
+                findings: r
+                    .findings
+                    .iter()
+                    .map(|f| JsonFinding {
+                        rule_id: f.rule_id,
+                        level: f.level,
+                        message: &f.message,
+                        file: &f.region.file,
+                        line: f.region.start_line,
+                        column: f.region.start_column,
+                        end_line: f.region.end_line,
+                        end_column: f.region.end_column,
+                        fingerprint: &f.fingerprint,
+                    })
+                    .collect(),
+            })
+            .collect(),
+        errors: report
+            .errors
+            .iter()
+            .map(|e| JsonError {
+                file: &e.file,
+                line: e.line,
+                column: e.column,
+                message: &e.message,
+            })
+            .collect(),
+    };
+    serde_json::to_writer_pretty(&mut *out, &doc)?;
+    writeln!(out)
+}

@@ -1,0 +1,253 @@
+//! SARIF 2.1.0 for GitHub code scanning and other SARIF viewers.
+//!
+//! What code scanning needs (see `design/FACTS.md` in the shared folder):
+//! every rule with descriptions, help text and markdown, tags and a
+//! `security-severity`; repo-relative URIs with `/`; `partialFingerprints`
+//! without line numbers; one result per template location.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use serde_json::json;
+use serde_sarif::sarif::{
+    ArtifactLocation, Invocation, Location, Message, MultiformatMessageString, Notification,
+    PhysicalLocation, PropertyBag, Region, ReportingConfiguration, ReportingDescriptor,
+    Result as SarifResult, ResultLevel, Run, Sarif, Tool, ToolComponent,
+};
+
+use crate::findings::{Level, Region as ReportRegion, Report};
+use crate::rules::{Rule, RULES};
+
+pub const SCHEMA_URI: &str =
+    "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json";
+/// The key of our fingerprint in `partialFingerprints`; bump the version if
+/// the way it is computed ever changes.
+pub const FINGERPRINT_KEY: &str = "aksAuthorizedIps/v1";
+const TOOL_NAME: &str = "aks-authorized-ips";
+const PSRULE_PAGE: &str =
+    "https://azure.github.io/PSRule.Rules.Azure/en/rules/Azure.AKS.AuthorizedIPs/";
+const AKS_ARTICLE: &str = "https://learn.microsoft.com/azure/aks/api-server-authorized-ip-ranges";
+
+pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
+    let sarif = build(report);
+    serde_json::to_writer_pretty(&mut *out, &sarif)?;
+    writeln!(out)
+}
+
+/// Builds the SARIF log for a report.
+pub fn build(report: &Report) -> Sarif {
+    let driver = ToolComponent::builder()
+        .name(TOOL_NAME)
+        .version(env!("CARGO_PKG_VERSION"))
+        .semantic_version(env!("CARGO_PKG_VERSION"))
+        .information_uri(AKS_ARTICLE)
+        .rules(RULES.iter().map(|r| descriptor(r)).collect::<Vec<_>>())
+        .build();
+
+    let results: Vec<SarifResult> = report
+        .unique_findings()
+        .into_iter()
+        .map(|u| {
+            let f = u.finding;
+            let rule_index = RULES.iter().position(|r| r.id == f.rule_id).unwrap_or(0);
+            let mut related: Vec<Location> = Vec::new();
+            for p in &u.parameter_files {
+                related.push(
+                    Location::builder()
+                        .id(related.len() as i64)
+                        .physical_location(
+                            PhysicalLocation::builder()
+                                .artifact_location(artifact(p))
+                                .build(),
+                        )
+                        .message(Message::from(
+                            format!("evaluated with the parameter file {p}").as_str(),
+                        ))
+                        .build(),
+                );
+            }
+            for r in &f.related {
+                related.push(
+                    Location::builder()
+                        .id(related.len() as i64)
+                        .physical_location(physical(&r.region))
+                        .message(Message::from(r.message.as_str()))
+                        .build(),
+                );
+            }
+            let mut fingerprints = BTreeMap::new();
+            fingerprints.insert(FINGERPRINT_KEY.to_string(), f.fingerprint.clone());
+            let base = SarifResult::builder()
+                .rule_id(f.rule_id)
+                .rule_index(rule_index as i64)
+                .level(result_level(f.level))
+                .message(Message::from(f.message.as_str()))
+                .locations(vec![Location::builder()
+                    .physical_location(physical(&f.region))
+                    .build()])
+                .partial_fingerprints(fingerprints);
+            if related.is_empty() {
+                base.build()
+            } else {
+                let mut result = base.build();
+                result.related_locations = Some(related);
+                result
+            }
+        })
+        .collect();
+
+    let notifications: Vec<Notification> = report
+        .errors
+        .iter()
+        .map(|e| {
+            let location = if e.line == 0 {
+                PhysicalLocation::builder()
+                    .artifact_location(artifact(&e.file))
+                    .build()
+            } else {
+                PhysicalLocation::builder()
+                    .artifact_location(artifact(&e.file))
+                    .region(
+                        Region::builder()
+                            .start_line(i64::from(e.line))
+                            .start_column(i64::from(e.column.max(1)))
+                            .build(),
+                    )
+                    .build()
+            };
+            Notification::builder()
+                .level(json!("error"))
+                .message(Message::from(e.message.as_str()))
+                .locations(vec![Location::builder()
+                    .physical_location(location)
+                    .build()])
+                .build()
+        })
+        .collect();
+
+    let invocation = Invocation::builder()
+        .execution_successful(true)
+        .tool_execution_notifications(notifications)
+        .build();
+
+    let run = Run::builder()
+        .tool(Tool::builder().driver(driver).build())
+        .results(results)
+        .invocations(vec![invocation])
+        .column_kind(json!("unicodeCodePoints"))
+        .build();
+
+    Sarif::builder()
+        .schema(SCHEMA_URI)
+        .version(json!("2.1.0"))
+        .runs(vec![run])
+        .build()
+}
+
+fn descriptor(rule: &Rule) -> ReportingDescriptor {
+    let mut extra = BTreeMap::new();
+    extra.insert(
+        "security-severity".to_string(),
+        json!(rule.security_severity),
+    );
+    extra.insert("precision".to_string(), json!("very-high"));
+    extra.insert(
+        "problem.severity".to_string(),
+        json!(match rule.level {
+            Level::Error => "error",
+            Level::Warning => "warning",
+            Level::Note => "recommendation",
+        }),
+    );
+    if let Some(reference) = rule.reference {
+        extra.insert("ref".to_string(), json!(reference));
+    }
+    let properties = PropertyBag::builder()
+        .tags(rule.tags.iter().map(|t| t.to_string()).collect::<Vec<_>>())
+        .additional_properties(extra)
+        .build();
+    ReportingDescriptor::builder()
+        .id(rule.id)
+        .name(rule.name)
+        .short_description(
+            MultiformatMessageString::builder()
+                .text(rule.short_description)
+                .build(),
+        )
+        .full_description(
+            MultiformatMessageString::builder()
+                .text(rule.full_description)
+                .build(),
+        )
+        .help(
+            MultiformatMessageString::builder()
+                .text(rule.help_markdown)
+                .markdown(rule.help_markdown)
+                .build(),
+        )
+        .help_uri(if rule.reference.is_some() {
+            PSRULE_PAGE
+        } else {
+            AKS_ARTICLE
+        })
+        .default_configuration(
+            ReportingConfiguration::builder()
+                .level(json!(rule.level.as_str()))
+                .build(),
+        )
+        .properties(properties)
+        .build()
+}
+
+fn result_level(level: Level) -> ResultLevel {
+    match level {
+        Level::Error => ResultLevel::Error,
+        Level::Warning => ResultLevel::Warning,
+        Level::Note => ResultLevel::Note,
+    }
+}
+
+fn physical(region: &ReportRegion) -> PhysicalLocation {
+    PhysicalLocation::builder()
+        .artifact_location(artifact(&region.file))
+        .region(
+            Region::builder()
+                .start_line(i64::from(region.start_line))
+                .start_column(i64::from(region.start_column))
+                .end_line(i64::from(region.end_line))
+                .end_column(i64::from(region.end_column))
+                .build(),
+        )
+        .build()
+}
+
+fn artifact(path: &str) -> ArtifactLocation {
+    ArtifactLocation::builder().uri(uri_path(path)).build()
+}
+
+/// Percent-encodes a `/`-separated relative path into a URI reference.
+pub fn uri_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for b in path.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uris_are_percent_encoded() {
+        assert_eq!(
+            uri_path("infra/my aks/a#b.json"),
+            "infra/my%20aks/a%23b.json"
+        );
+        assert_eq!(uri_path("é.json"), "%C3%A9.json");
+    }
+}

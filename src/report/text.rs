@@ -1,0 +1,217 @@
+//! Terminal output in cargo's style: the finding, `file:line:col`, the line
+//! with the offending part underlined, then a per-cluster list and a summary.
+
+use std::io::Write;
+
+use anstyle::{AnsiColor, Style};
+
+use crate::findings::{Level, Outcome, Report};
+
+struct Palette {
+    error: Style,
+    warning: Style,
+    note: Style,
+    bold: Style,
+    gutter: Style,
+    pass: Style,
+    unknown: Style,
+}
+
+impl Palette {
+    fn new(styled: bool) -> Self {
+        if !styled {
+            let plain = Style::new();
+            return Palette {
+                error: plain,
+                warning: plain,
+                note: plain,
+                bold: plain,
+                gutter: plain,
+                pass: plain,
+                unknown: plain,
+            };
+        }
+        Palette {
+            error: AnsiColor::Red.on_default().bold(),
+            warning: AnsiColor::Yellow.on_default().bold(),
+            note: AnsiColor::Cyan.on_default().bold(),
+            bold: Style::new().bold(),
+            gutter: AnsiColor::Blue.on_default().bold(),
+            pass: AnsiColor::Green.on_default().bold(),
+            unknown: AnsiColor::Magenta.on_default().bold(),
+        }
+    }
+
+    fn level(&self, level: Level) -> Style {
+        match level {
+            Level::Error => self.error,
+            Level::Warning => self.warning,
+            Level::Note => self.note,
+        }
+    }
+
+    fn outcome(&self, outcome: Outcome) -> Style {
+        match outcome {
+            Outcome::Pass => self.pass,
+            Outcome::Fail => self.error,
+            Outcome::NotApplicable => self.bold,
+            Outcome::Unknown => self.unknown,
+        }
+    }
+}
+
+/// Writes text with a style, resetting after it.
+fn paint(style: Style, text: &str) -> String {
+    if style == Style::new() {
+        text.to_string()
+    } else {
+        format!("{}{text}{}", style.render(), style.render_reset())
+    }
+}
+
+/// Control characters from templates must not reach the terminal as such.
+fn clean(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '\t' => ' ',
+            c if c.is_control() => '\u{fffd}',
+            c => c,
+        })
+        .collect()
+}
+
+pub fn render(report: &Report, out: &mut dyn Write, styled: bool) -> std::io::Result<()> {
+    let p = Palette::new(styled);
+
+    for u in report.unique_findings() {
+        let f = u.finding;
+        let level = f.level.as_str();
+        writeln!(
+            out,
+            "{}{} {}",
+            paint(p.level(f.level), &format!("{level}[{}]", f.rule_id)),
+            paint(p.bold, ":"),
+            paint(p.bold, &clean(&f.message))
+        )?;
+        let line_no = f.region.start_line.to_string();
+        let pad = " ".repeat(line_no.len());
+        writeln!(
+            out,
+            "{pad}{} {}:{}:{}",
+            paint(p.gutter, "-->"),
+            f.region.file,
+            f.region.start_line,
+            f.region.start_column
+        )?;
+        let snippet = clean(&f.snippet);
+        writeln!(out, "{pad} {}", paint(p.gutter, "|"))?;
+        writeln!(
+            out,
+            "{} {} {snippet}",
+            paint(p.gutter, &line_no),
+            paint(p.gutter, "|")
+        )?;
+        let start = f.region.start_column.saturating_sub(1) as usize;
+        let line_len = snippet.chars().count();
+        let end = if f.region.end_line == f.region.start_line {
+            (f.region.end_column.saturating_sub(1) as usize).min(line_len)
+        } else {
+            line_len
+        };
+        let width = end.saturating_sub(start).max(1);
+        writeln!(
+            out,
+            "{pad} {} {}{}",
+            paint(p.gutter, "|"),
+            " ".repeat(start),
+            paint(p.level(f.level), &"^".repeat(width))
+        )?;
+        if !u.parameter_files.is_empty() {
+            writeln!(
+                out,
+                "{pad} {} evaluated with: {}",
+                paint(p.gutter, "="),
+                u.parameter_files.join(", ")
+            )?;
+        }
+        for r in &f.related {
+            writeln!(
+                out,
+                "{pad} {} {}: {}:{}:{}",
+                paint(p.gutter, "="),
+                clean(&r.message),
+                r.region.file,
+                r.region.start_line,
+                r.region.start_column
+            )?;
+        }
+        writeln!(out)?;
+    }
+
+    for e in &report.errors {
+        let place = if e.line == 0 {
+            e.file.clone()
+        } else {
+            format!("{}:{}:{}", e.file, e.line, e.column)
+        };
+        writeln!(
+            out,
+            "{}{} {place}: {}",
+            paint(p.error, "error"),
+            paint(p.bold, ":"),
+            clean(&e.message)
+        )?;
+    }
+    if !report.errors.is_empty() {
+        writeln!(out)?;
+    }
+
+    if !report.resources.is_empty() {
+        writeln!(out, "{}", paint(p.bold, "Clusters:"))?;
+        for r in &report.resources {
+            let with = r
+                .parameter_file
+                .as_ref()
+                .map(|p| format!(" with {p}"))
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "  {:<14} {}:{}  {}{with}",
+                paint(p.outcome(r.outcome), r.outcome.as_str()),
+                r.file,
+                r.line,
+                clean(&r.name),
+            )?;
+            if let Some(reason) = &r.reason {
+                writeln!(out, "  {:<14} {}", "", clean(reason))?;
+            }
+        }
+        writeln!(out)?;
+    }
+
+    let unique = report.unique_findings();
+    let count = |level: Level| unique.iter().filter(|u| u.finding.level == level).count();
+    let s = &report.stats;
+    writeln!(
+        out,
+        "{} {} files read, {} templates, {} parameter files{}; {} cluster evaluations: {} pass, {} fail, {} not applicable, {} unknown; {} errors, {} warnings, {} notes; {} files could not be scanned",
+        paint(p.bold, "Summary:"),
+        s.files_read,
+        s.templates,
+        s.parameter_files,
+        if s.unlinked_parameter_files > 0 {
+            format!(" ({} not linked to a scanned template)", s.unlinked_parameter_files)
+        } else {
+            String::new()
+        },
+        report.resources.len(),
+        report.count_outcome(Outcome::Pass),
+        report.count_outcome(Outcome::Fail),
+        report.count_outcome(Outcome::NotApplicable),
+        report.count_outcome(Outcome::Unknown),
+        count(Level::Error),
+        count(Level::Warning),
+        count(Level::Note),
+        report.errors.len(),
+    )
+}
