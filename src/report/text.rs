@@ -174,10 +174,12 @@ pub fn render(report: &Report, out: &mut dyn Write, styled: bool) -> std::io::Re
                 .as_ref()
                 .map(|p| format!(" with {p}"))
                 .unwrap_or_default();
+            // Pad before painting: escape codes would count as width.
+            let outcome = format!("{:<14}", r.outcome.as_str());
             writeln!(
                 out,
-                "  {:<14} {}:{}  {}{with}",
-                paint(p.outcome(r.outcome), r.outcome.as_str()),
+                "  {} {}:{}  {}{with}",
+                paint(p.outcome(r.outcome), &outcome),
                 r.file,
                 r.line,
                 clean(&r.name),
@@ -192,26 +194,47 @@ pub fn render(report: &Report, out: &mut dyn Write, styled: bool) -> std::io::Re
     let unique = report.unique_findings();
     let count = |level: Level| unique.iter().filter(|u| u.finding.level == level).count();
     let s = &report.stats;
+    let unlinked = if s.unlinked_parameter_files > 0 {
+        format!(
+            ", {} not linked to a scanned template",
+            s.unlinked_parameter_files
+        )
+    } else {
+        String::new()
+    };
     writeln!(
         out,
-        "{} {} files read, {} templates, {} parameter files{}; {} cluster evaluations: {} pass, {} fail, {} not applicable, {} unknown; {} errors, {} warnings, {} notes; {} files could not be scanned",
+        "{} {} read: {}, {}{unlinked}.",
         paint(p.bold, "Summary:"),
-        s.files_read,
-        s.templates,
-        s.parameter_files,
-        if s.unlinked_parameter_files > 0 {
-            format!(" ({} not linked to a scanned template)", s.unlinked_parameter_files)
-        } else {
-            String::new()
-        },
-        report.resources.len(),
+        plural(s.files_read, "file"),
+        plural(s.templates, "template"),
+        plural(s.parameter_files, "parameter file"),
+    )?;
+    writeln!(
+        out,
+        "  {}: {} pass, {} fail, {} not applicable, {} unknown.",
+        plural(report.resources.len(), "cluster evaluation"),
         report.count_outcome(Outcome::Pass),
         report.count_outcome(Outcome::Fail),
         report.count_outcome(Outcome::NotApplicable),
         report.count_outcome(Outcome::Unknown),
-        count(Level::Error),
-        count(Level::Warning),
-        count(Level::Note),
-        report.errors.len(),
+    )?;
+    writeln!(
+        out,
+        "  Findings: {}, {}, {}. {} could not be scanned.",
+        plural(count(Level::Error), "error"),
+        plural(count(Level::Warning), "warning"),
+        plural(count(Level::Note), "note"),
+        plural(report.errors.len(), "file or path"),
     )
+}
+
+fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else if let Some(stem) = noun.strip_suffix(" or path") {
+        format!("{n} {stem}s or paths")
+    } else {
+        format!("{n} {noun}s")
+    }
 }
