@@ -201,6 +201,10 @@ pub fn scan(options: &ScanOptions) -> Report {
     }
 }
 
+/// Stack for the reading threads: the parser recurses once per nesting level
+/// (up to `parse::json::MAX_DEPTH`), and debug builds have large frames.
+const WORKER_STACK_BYTES: usize = 16 * 1024 * 1024;
+
 /// Reads and parses every candidate on `threads` threads, keeping order.
 fn load_all(candidates: &[Candidate], threads: usize) -> Vec<Loaded> {
     let threads = match threads {
@@ -209,30 +213,39 @@ fn load_all(candidates: &[Candidate], threads: usize) -> Vec<Loaded> {
     }
     .min(candidates.len().max(1));
     let next = AtomicUsize::new(0);
+    // Each worker takes the next unclaimed file until none is left.
+    let drain = || {
+        let mut out = Vec::new();
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(candidate) = candidates.get(i) else {
+                break;
+            };
+            out.push((i, load(candidate)));
+        }
+        out
+    };
     let mut results: Vec<(usize, Loaded)> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut out = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(candidate) = candidates.get(i) else {
-                            break;
-                        };
-                        out.push((i, load(candidate)));
-                    }
-                    out
-                })
+            .filter_map(|_| {
+                std::thread::Builder::new()
+                    .stack_size(WORKER_STACK_BYTES)
+                    .spawn_scoped(scope, drain)
+                    .ok()
             })
             .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| {
-                w.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect()
+        let mut results = Vec::new();
+        for worker in workers {
+            results.extend(
+                worker
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            );
+        }
+        results
     });
+    // If no thread could be started, nothing was claimed: read here.
+    results.extend(drain());
     results.sort_by_key(|(i, _)| *i);
     results.into_iter().map(|(_, l)| l).collect()
 }
