@@ -79,7 +79,7 @@ pub fn scan(options: &ScanOptions) -> Report {
     let mut errors: Vec<ErrorReport> = missing
         .iter()
         .map(|p| ErrorReport {
-            file: p.to_string_lossy().replace('\\', "/"),
+            file: discover::display_path(p, &options.base),
             line: 0,
             column: 0,
             message: "no such file or folder".into(),

@@ -99,7 +99,7 @@ pub fn render(report: &Report, out: &mut dyn Write, styled: bool) -> std::io::Re
             out,
             "{pad}{} {}:{}:{}",
             paint(p.gutter, "-->"),
-            f.region.file,
+            clean(&f.region.file),
             f.region.start_line,
             f.region.start_column
         )?;
@@ -131,7 +131,7 @@ pub fn render(report: &Report, out: &mut dyn Write, styled: bool) -> std::io::Re
                 out,
                 "{pad} {} evaluated with: {}",
                 paint(p.gutter, "="),
-                u.parameter_files.join(", ")
+                clean(&u.parameter_files.join(", "))
             )?;
         }
         for r in &f.related {
@@ -140,7 +140,7 @@ pub fn render(report: &Report, out: &mut dyn Write, styled: bool) -> std::io::Re
                 "{pad} {} {}: {}:{}:{}",
                 paint(p.gutter, "="),
                 clean(&r.message),
-                r.region.file,
+                clean(&r.region.file),
                 r.region.start_line,
                 r.region.start_column
             )?;
@@ -150,9 +150,9 @@ pub fn render(report: &Report, out: &mut dyn Write, styled: bool) -> std::io::Re
 
     for e in &report.errors {
         let place = if e.line == 0 {
-            e.file.clone()
+            clean(&e.file)
         } else {
-            format!("{}:{}:{}", e.file, e.line, e.column)
+            format!("{}:{}:{}", clean(&e.file), e.line, e.column)
         };
         writeln!(
             out,
@@ -172,7 +172,7 @@ pub fn render(report: &Report, out: &mut dyn Write, styled: bool) -> std::io::Re
             let with = r
                 .parameter_file
                 .as_ref()
-                .map(|p| format!(" with {p}"))
+                .map(|p| format!(" with {}", clean(p)))
                 .unwrap_or_default();
             // Pad before painting: escape codes would count as width.
             let outcome = format!("{:<14}", r.outcome.as_str());
@@ -180,7 +180,7 @@ pub fn render(report: &Report, out: &mut dyn Write, styled: bool) -> std::io::Re
                 out,
                 "  {} {}:{}  {}{with}",
                 paint(p.outcome(r.outcome), &outcome),
-                r.file,
+                clean(&r.file),
                 r.line,
                 clean(&r.name),
             )?;

@@ -51,8 +51,12 @@ pub fn parse_range(text: &str) -> Result<Ipv4Net, String> {
         if addr.parse::<std::net::Ipv6Addr>().is_ok() {
             return Err("is an IPv6 range; authorized IP ranges are IPv4".into());
         }
-        let addr = Ipv4Addr::from_str(addr)
-            .map_err(|_| format!("`{}` is not an IPv4 address", shorten(addr, 60)))?;
+        let addr = Ipv4Addr::from_str(addr).map_err(|_| {
+            format!(
+                "has `{}` before the `/`, which is not an IPv4 address",
+                shorten(addr, 60)
+            )
+        })?;
         let prefix_ok =
             !prefix.is_empty() && prefix.len() <= 2 && prefix.bytes().all(|b| b.is_ascii_digit());
         let prefix: u8 = prefix
@@ -61,7 +65,7 @@ pub fn parse_range(text: &str) -> Result<Ipv4Net, String> {
             .filter(|p| prefix_ok && *p <= 32)
             .ok_or_else(|| {
                 format!(
-                    "the prefix length `/{}` is not between /0 and /32",
+                    "has the prefix length `/{}`, which is not between /0 and /32",
                     shorten(prefix, 20)
                 )
             })?;
@@ -175,7 +179,8 @@ pub(super) fn check(
         };
         findings
             .push(Finding::new(&UNRESTRICTED, widest.origin, message).discriminator(widest.text));
-        // Every other observation about this list is moot until it is replaced.
+        // Redundant and Broad are moot until the list is replaced; HostBits
+        // and InvalidRange stay, as each names a mistake in one entry.
         return;
     }
 

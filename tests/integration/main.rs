@@ -1,0 +1,19 @@
+//! Integration tests for the scanner core. One test binary (faster to link
+//! than one per file), one module per area:
+//!
+//! - `scan`: every fixture through the library API, with exact outcomes,
+//!   rule ids, lines and columns;
+//! - `cli`: the real binary, with CI variables cleared (exit codes, paths,
+//!   formats, filters, `.gitignore`);
+//! - `snapshots`: each renderer on one shared fixture set (`tests/snapshots/`);
+//! - `sarif`: SARIF against the 2.1.0 schema and GitHub code scanning's needs;
+//! - `hostile`: huge, deeply nested, non-UTF-8 and UTF-16 files;
+//! - `corpus`: the shared corpus of real templates, when it is present.
+
+mod cli;
+mod corpus;
+mod hostile;
+mod sarif;
+mod scan;
+mod snapshots;
+mod util;
