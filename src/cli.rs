@@ -150,10 +150,12 @@ fn scan(args: ScanArgs) -> anyhow::Result<i32> {
 
     match &args.output {
         Some(path) => {
-            let mut file = std::fs::File::create(path)
+            let file = std::fs::File::create(path)
                 .with_context(|| format!("cannot write the report to {}", path.display()))?;
+            let mut file = std::io::BufWriter::new(file);
             report::render(&report, args.format, &mut file, false)?;
-            file.flush()?;
+            file.flush()
+                .with_context(|| format!("cannot write the report to {}", path.display()))?;
         }
         None => {
             let mut out = anstream::stdout();

@@ -72,6 +72,9 @@ pub fn walk(roots: &[PathBuf], filters: &Filters, base: &Path) -> (Vec<Candidate
             }
             continue;
         }
+        // How this root is shown, worked out once: per-file canonicalising
+        // costs a system call per path component.
+        let shown_root = shown_relative(root, base);
         let walker = ignore::WalkBuilder::new(root)
             .hidden(false)
             .require_git(false)
@@ -89,7 +92,10 @@ pub fn walk(roots: &[PathBuf], filters: &Filters, base: &Path) -> (Vec<Candidate
             if !is_json {
                 continue;
             }
-            let display = display_path(&path, base);
+            let display = match (&shown_root, path.strip_prefix(root)) {
+                (Some(shown), Ok(inside)) => slash_path(&shown.join(inside)),
+                _ => slash_path(&path),
+            };
             if filters.allows(&display) {
                 found.push(Candidate { display, path });
             }
@@ -254,21 +260,26 @@ fn normalize(path: &str) -> String {
 /// The path to show for a file: relative to `base` with `/` when it lies
 /// inside it, else the path as given.
 pub fn display_path(path: &Path, base: &Path) -> String {
+    match shown_relative(path, base) {
+        Some(rel) => slash_path(&rel),
+        None => slash_path(path),
+    }
+}
+
+/// `path` relative to `base`, if it lies inside it.
+fn shown_relative(path: &Path, base: &Path) -> Option<PathBuf> {
     let absolute = lexical_absolute(path);
-    let shown = match absolute.strip_prefix(base) {
-        Ok(rel) => rel.to_path_buf(),
-        Err(_) => {
-            // Symbolic links (a /tmp that is /private/tmp) can hide a prefix.
-            match (absolute.canonicalize(), base.canonicalize()) {
-                (Ok(a), Ok(b)) => a
-                    .strip_prefix(&b)
-                    .map(Path::to_path_buf)
-                    .unwrap_or_else(|_| path.to_path_buf()),
-                _ => path.to_path_buf(),
-            }
-        }
-    };
-    let s = shown.to_string_lossy().replace('\\', "/");
+    if let Ok(rel) = absolute.strip_prefix(base) {
+        return Some(rel.to_path_buf());
+    }
+    // Symbolic links (a /tmp that is /private/tmp) can hide a prefix.
+    let (a, b) = (absolute.canonicalize().ok()?, base.canonicalize().ok()?);
+    a.strip_prefix(&b).ok().map(Path::to_path_buf)
+}
+
+/// A path as reports show it: `/` on every platform, no leading `./`.
+fn slash_path(path: &Path) -> String {
+    let s = path.to_string_lossy().replace('\\', "/");
     s.strip_prefix("./").map(str::to_string).unwrap_or(s)
 }
 

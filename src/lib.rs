@@ -55,8 +55,15 @@ struct SourceFile {
     text: String,
     root: Node,
     kind: FileKind,
+    /// Whether the text mentions `managedClusters`; when not, the template
+    /// declares no cluster, and only its top levels were kept.
+    has_cluster: bool,
     lines: OnceLock<LineIndex>,
 }
+
+/// Levels `classify` reads: `$schema`, `metadata.template`,
+/// `metadata._generator.name`.
+const CLASSIFY_DEPTH: usize = 3;
 
 impl SourceFile {
     fn lines(&self) -> &LineIndex {
@@ -135,7 +142,7 @@ pub fn scan(options: &ScanOptions) -> Report {
     let mut resources = Vec::new();
     for (t, &template_id) in template_ids.iter().enumerate() {
         let template = &files[template_id];
-        if !discover::may_declare_cluster(&template.text) {
+        if !template.has_cluster {
             continue;
         }
         let template_doc = Document {
@@ -300,7 +307,18 @@ fn load(candidate: &Candidate) -> Loaded {
     if !discover::names_deployment_schema(text.as_bytes()) {
         return Loaded::NotOurs;
     }
-    let root = match parse::parse(&text) {
+    // Only templates that can declare a cluster, and parameter files, need
+    // their whole tree; for the rest the top levels classify the file, and
+    // the parse still checks all of it, so a broken file is still an error.
+    let has_cluster = discover::may_declare_cluster(&text);
+    let needs_tree = has_cluster
+        || discover::contains_ignore_ascii_case(text.as_bytes(), b"deploymentparameters.json");
+    let parsed = if needs_tree {
+        parse::parse(&text)
+    } else {
+        parse::json::parse_shallow(&text, CLASSIFY_DEPTH)
+    };
+    let root = match parsed {
         Ok(root) => root,
         Err(e) => {
             let pos = LineIndex::new(&text).position(&text, e.offset);
@@ -315,11 +333,16 @@ fn load(candidate: &Candidate) -> Loaded {
     if kind == FileKind::Other {
         return Loaded::NotOurs;
     }
+    let text = match kind {
+        FileKind::Template { .. } if !has_cluster => String::new(),
+        _ => text,
+    };
     Loaded::Source(SourceFile {
         display: candidate.display.clone(),
         text,
         root,
         kind,
+        has_cluster,
         lines: OnceLock::new(),
     })
 }

@@ -120,11 +120,24 @@ impl std::error::Error for ParseError {}
 /// Parses one JSON document. A leading byte-order mark is skipped; spans still
 /// count it, so they index into `text` as given.
 pub fn parse(text: &str) -> Result<Node, ParseError> {
+    parse_with(text, usize::MAX)
+}
+
+/// Checks a whole document like [`parse`] (same errors at the same offsets),
+/// but builds values only down to `keep_depth` levels of nesting; deeper
+/// arrays and objects come back empty and deeper strings empty. Classifying a
+/// file needs only its top levels, and building the rest is most of the cost.
+pub fn parse_shallow(text: &str, keep_depth: usize) -> Result<Node, ParseError> {
+    parse_with(text, keep_depth)
+}
+
+fn parse_with(text: &str, keep_depth: usize) -> Result<Node, ParseError> {
     let mut parser = Parser {
         bytes: text.as_bytes(),
         text,
         pos: 0,
         depth: 0,
+        keep_depth,
     };
     if text.starts_with('\u{feff}') {
         parser.pos = 3;
@@ -149,6 +162,8 @@ struct Parser<'a> {
     text: &'a str,
     pos: usize,
     depth: usize,
+    /// Values inside more than this many levels are checked, not built.
+    keep_depth: usize,
 }
 
 impl<'a> Parser<'a> {
@@ -273,6 +288,10 @@ impl<'a> Parser<'a> {
         }
     }
 
+    fn keeping(&self) -> bool {
+        self.depth <= self.keep_depth
+    }
+
     fn enter(&mut self) -> Result<(), ParseError> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
@@ -300,7 +319,10 @@ impl<'a> Parser<'a> {
                 }
                 _ => {}
             }
-            items.push(self.value()?);
+            let item = self.value()?;
+            if self.keeping() {
+                items.push(item);
+            }
             self.skip_trivia()?;
             match self.peek() {
                 Some(b',') => self.pos += 1,
@@ -329,6 +351,7 @@ impl<'a> Parser<'a> {
         self.enter()?;
         self.pos += 1; // {
         let mut members: Vec<Member> = Vec::new();
+        let mut index: Option<std::collections::HashMap<String, usize>> = None;
         loop {
             self.skip_trivia()?;
             match self.peek() {
@@ -364,10 +387,32 @@ impl<'a> Parser<'a> {
                 key_span,
                 value,
             };
-            // Last one wins, as when Azure reads a template with a duplicate key.
-            match members.iter_mut().find(|m| m.key == member.key) {
-                Some(existing) => *existing = member,
-                None => members.push(member),
+            if self.keeping() {
+                // Last one wins, as when Azure reads a template with a duplicate
+                // key. Large objects get a hash index so hostile files with
+                // many keys cannot make this quadratic.
+                let found = match &mut index {
+                    Some(index) => index.get(member.key.as_str()).copied(),
+                    None => members.iter().position(|m| m.key == member.key),
+                };
+                match found {
+                    Some(i) => members[i] = member,
+                    None => {
+                        if let Some(index) = &mut index {
+                            index.insert(member.key.clone(), members.len());
+                        }
+                        members.push(member);
+                        if index.is_none() && members.len() > 32 {
+                            index = Some(
+                                members
+                                    .iter()
+                                    .enumerate()
+                                    .map(|(i, m)| (m.key.clone(), i))
+                                    .collect(),
+                            );
+                        }
+                    }
+                }
             }
             self.skip_trivia()?;
             match self.peek() {
@@ -395,27 +440,30 @@ impl<'a> Parser<'a> {
     /// Reads a double-quoted string, the cursor on the opening quote.
     fn string(&mut self) -> Result<String, ParseError> {
         let start = self.pos;
+        let build = self.keeping();
         self.pos += 1;
         let mut out = String::new();
         let mut run_start = self.pos;
         loop {
-            // Fast path: copy runs of ordinary bytes at once.
-            while let Some(b) = self.peek() {
-                if b == b'"' || b == b'\\' {
-                    break;
-                }
-                self.pos += 1;
-            }
+            // Fast path: jump to the next quote or backslash.
+            self.pos = match memchr::memchr2(b'"', b'\\', &self.bytes[self.pos..]) {
+                Some(i) => self.pos + i,
+                None => self.bytes.len(),
+            };
             match self.peek() {
                 None => return Err(self.error_at(start, "this string is never closed with `\"`")),
                 Some(b'"') => {
-                    out.push_str(&self.text[run_start..self.pos]);
+                    if build {
+                        out.push_str(&self.text[run_start..self.pos]);
+                    }
                     self.pos += 1;
                     return Ok(out);
                 }
                 _ => {
                     // A backslash.
-                    out.push_str(&self.text[run_start..self.pos]);
+                    if build {
+                        out.push_str(&self.text[run_start..self.pos]);
+                    }
                     let escape_at = self.pos;
                     self.pos += 1;
                     let Some(c) = self.peek() else {
@@ -666,5 +714,42 @@ mod tests {
     fn non_ascii_before_an_error_keeps_byte_offsets() {
         let text = "{\"é\": x}";
         assert_eq!(err(text).offset, text.find('x').expect("x"));
+    }
+
+    #[test]
+    fn shallow_parse_keeps_top_levels_and_reports_the_same_errors() {
+        let text = r#"{"$schema": "s", "metadata": {"_generator": {"name": "bicep"}}, "deep": {"a": {"b": {"c": "x"}}}}"#;
+        let root = parse_shallow(text, 3).expect("parse");
+        let generator = root
+            .get("metadata")
+            .and_then(|m| m.get("_generator"))
+            .and_then(|g| g.get("name"));
+        assert_eq!(generator.and_then(Node::as_str), Some("bicep"));
+        let b = root
+            .get("deep")
+            .and_then(|d| d.get("a"))
+            .and_then(|a| a.get("b"));
+        assert_eq!(b.and_then(Node::as_object).map(<[Member]>::len), Some(0));
+        let broken = r#"{"a": {"b": {"c": {"d": [1, 2 3]}}}}"#;
+        assert_eq!(
+            parse_shallow(broken, 1).map_err(|e| e.offset),
+            parse(broken).map_err(|e| e.offset)
+        );
+    }
+
+    #[test]
+    fn many_keys_with_duplicates_stay_last_wins() {
+        let mut text = String::from("{");
+        for i in 0..1000 {
+            text.push_str(&format!("\"k{}\": {i},", i % 500));
+        }
+        text.push('}');
+        let root = ok(&text);
+        let members = root.as_object().expect("object");
+        assert_eq!(members.len(), 500);
+        assert_eq!(
+            root.get("k7").map(|n| &n.value),
+            Some(&Json::Number(Number::Int(507)))
+        );
     }
 }

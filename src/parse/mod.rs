@@ -98,11 +98,17 @@ pub enum ReadError {
 
 /// Reads a file as UTF-8 text, refusing files over [`MAX_FILE_BYTES`].
 pub fn read_text(path: &std::path::Path) -> Result<String, ReadError> {
-    let len = std::fs::metadata(path).map_err(ReadError::Io)?.len();
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(ReadError::Io)?;
+    let len = file.metadata().map_err(ReadError::Io)?.len();
     if len > MAX_FILE_BYTES {
         return Err(ReadError::TooLarge(len));
     }
-    let bytes = std::fs::read(path).map_err(ReadError::Io)?;
+    // Read one byte past the limit, in case the file grew since `metadata`.
+    let mut bytes = Vec::with_capacity(len as usize);
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(ReadError::Io)?;
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(ReadError::TooLarge(bytes.len() as u64));
     }
