@@ -110,7 +110,10 @@ pub(super) fn strict(lower: &str, name: &str, args: &[Value]) -> Option<Res> {
                     "the count of `range` must be between 0 and {MAX_RANGE}, but it is {count}"
                 ));
             }
-            if start.checked_add(count).is_none_or(|end| end > i64::from(i32::MAX) + 1) {
+            if start
+                .checked_add(count)
+                .map_or(true, |end| end > i64::from(i32::MAX) + 1)
+            {
                 return Err("the start index and count of `range` add up past 2147483647".into());
             }
             Ok(array((start..start + count).map(int).collect()))
@@ -139,7 +142,9 @@ pub(super) fn strict(lower: &str, name: &str, args: &[Value]) -> Option<Res> {
         }),
         "union" => union(name, args),
         "intersection" => intersection(name, args),
-        "indexof" | "lastindexof" if matches!(args.first().map(|a| &a.kind), Some(Kind::Array(_))) => {
+        "indexof" | "lastindexof"
+            if matches!(args.first().map(|a| &a.kind), Some(Kind::Array(_))) =>
+        {
             arity(name, args, 2, 2).and_then(|()| {
                 let Kind::Array(items) = &args[0].kind else {
                     return Err(format!("the function `{name}` takes an array"));
@@ -191,7 +196,9 @@ fn contains(name: &str, container: &Value, item: &Value) -> Res {
         (Kind::Object(props), _) => {
             let key = super::string::scalar_text(item)
                 .ok_or_else(|| format!("the function `{name}` looks for a key in an object"))?;
-            Ok(boolean(props.iter().any(|p| p.name.eq_ignore_ascii_case(&key))))
+            Ok(boolean(
+                props.iter().any(|p| p.name.eq_ignore_ascii_case(&key)),
+            ))
         }
         (Kind::Array(items), _) => Ok(match holds(items, item) {
             Some(b) => boolean(b),
@@ -209,7 +216,10 @@ fn contains(name: &str, container: &Value, item: &Value) -> Res {
 
 fn union(name: &str, args: &[Value]) -> Res {
     arity(name, args, 1, usize::MAX)?;
-    if args.iter().all(|a| matches!(a.kind, Kind::Array(_) | Kind::Null)) {
+    if args
+        .iter()
+        .all(|a| matches!(a.kind, Kind::Array(_) | Kind::Null))
+    {
         if let Some(u) = unknown_in(args) {
             return Ok(u);
         }
@@ -226,7 +236,10 @@ fn union(name: &str, args: &[Value]) -> Res {
         }
         return Ok(array(out));
     }
-    if args.iter().all(|a| matches!(a.kind, Kind::Object(_) | Kind::Null)) {
+    if args
+        .iter()
+        .all(|a| matches!(a.kind, Kind::Object(_) | Kind::Null))
+    {
         let mut out: Vec<Property> = Vec::new();
         for a in args {
             if let Kind::Object(props) = &a.kind {
@@ -248,7 +261,10 @@ fn merge_into(out: &mut Vec<Property>, p: &Property, depth: usize) -> Result<(),
     if depth > 64 {
         return Err("the objects given to `union` are nested too deeply".into());
     }
-    match out.iter_mut().find(|q| q.name.eq_ignore_ascii_case(&p.name)) {
+    match out
+        .iter_mut()
+        .find(|q| q.name.eq_ignore_ascii_case(&p.name))
+    {
         Some(existing) => match (&mut existing.value.kind, &p.value.kind) {
             (Kind::Object(inner), Kind::Object(new)) => {
                 for np in new {
@@ -307,6 +323,7 @@ fn intersection(name: &str, args: &[Value]) -> Res {
         }
         return Ok(object(out));
     }
-    Err(format!("the function `{name}` takes all arrays or all objects"))
+    Err(format!(
+        "the function `{name}` takes all arrays or all objects"
+    ))
 }
-

@@ -105,32 +105,37 @@ pub(super) fn strict(lower: &str, name: &str, args: &[Value]) -> Option<Res> {
             props.push(("cidr".into(), int(i64::from(c.prefix))));
             Ok(object(props))
         })(),
-        "cidrsubnet" => (|| {
-            arity(name, args, 3, 3)?;
-            let c = parse(name, want_str(name, &args[0], "the range")?)?;
-            let new_prefix = want_int(name, &args[1], "the new prefix length")?;
-            let index = want_int(name, &args[2], "the subnet index")?;
-            let new_prefix = u32::try_from(new_prefix)
-                .ok()
-                .filter(|p| *p >= c.prefix && *p <= c.bits())
-                .ok_or_else(|| {
-                    format!(
-                        "the new prefix length {new_prefix} must be between {} and {}",
-                        c.prefix,
-                        c.bits()
-                    )
-                })?;
-            let count_bits = new_prefix - c.prefix;
-            let index = u128::try_from(index)
+        "cidrsubnet" => {
+            (|| {
+                arity(name, args, 3, 3)?;
+                let c = parse(name, want_str(name, &args[0], "the range")?)?;
+                let new_prefix = want_int(name, &args[1], "the new prefix length")?;
+                let index = want_int(name, &args[2], "the subnet index")?;
+                let new_prefix = u32::try_from(new_prefix)
+                    .ok()
+                    .filter(|p| *p >= c.prefix && *p <= c.bits())
+                    .ok_or_else(|| {
+                        format!(
+                            "the new prefix length {new_prefix} must be between {} and {}",
+                            c.prefix,
+                            c.bits()
+                        )
+                    })?;
+                let count_bits = new_prefix - c.prefix;
+                let index = u128::try_from(index)
                 .ok()
                 .filter(|i| count_bits >= 127 || *i < (1u128 << count_bits))
                 .ok_or_else(|| {
                     format!("the subnet index {index} is out of range for /{new_prefix} subnets of /{}", c.prefix)
                 })?;
-            let shift = c.bits() - new_prefix;
-            let offset = if shift >= 128 { 0 } else { index << shift };
-            Ok(string(format!("{}/{new_prefix}", c.show(c.network | offset))))
-        })(),
+                let shift = c.bits() - new_prefix;
+                let offset = if shift >= 128 { 0 } else { index << shift };
+                Ok(string(format!(
+                    "{}/{new_prefix}",
+                    c.show(c.network | offset)
+                )))
+            })()
+        }
         "cidrhost" => (|| {
             arity(name, args, 2, 2)?;
             let c = parse(name, want_str(name, &args[0], "the range")?)?;

@@ -47,10 +47,18 @@ pub(crate) fn murmur64(data: &[u8]) -> u64 {
         let mut k2 = le32(&block[4..]);
         k1 = k1.wrapping_mul(C1).rotate_left(15).wrapping_mul(C2);
         h1 ^= k1;
-        h1 = h1.rotate_left(19).wrapping_add(h2).wrapping_mul(5).wrapping_add(0x561c_cd1b);
+        h1 = h1
+            .rotate_left(19)
+            .wrapping_add(h2)
+            .wrapping_mul(5)
+            .wrapping_add(0x561c_cd1b);
         k2 = k2.wrapping_mul(C2).rotate_left(17).wrapping_mul(C1);
         h2 ^= k2;
-        h2 = h2.rotate_left(13).wrapping_add(h1).wrapping_mul(5).wrapping_add(0x0bca_a747);
+        h2 = h2
+            .rotate_left(13)
+            .wrapping_add(h1)
+            .wrapping_mul(5)
+            .wrapping_add(0x0bca_a747);
     }
     let tail = chunks.remainder();
     if !tail.is_empty() {

@@ -11,14 +11,26 @@ struct Lambda<'e> {
     body: &'e Expr,
 }
 
-fn lambda_of<'e>(ev: &mut Eval<'_>, function: &str, expr: &'e Expr) -> Result<Lambda<'e>, EvalError> {
+fn lambda_of<'e>(
+    ev: &mut Eval<'_>,
+    function: &str,
+    expr: &'e Expr,
+) -> Result<Lambda<'e>, EvalError> {
     let ExprKind::Call { name, args } = &expr.kind else {
-        return Err(ev.err(expr, format!("the function `{function}` expects a lambda here")));
+        return Err(ev.err(
+            expr,
+            format!("the function `{function}` expects a lambda here"),
+        ));
     };
     if !name.eq_ignore_ascii_case("lambda") || args.is_empty() {
-        return Err(ev.err(expr, format!("the function `{function}` expects a lambda here")));
+        return Err(ev.err(
+            expr,
+            format!("the function `{function}` expects a lambda here"),
+        ));
     }
-    let (body, names) = args.split_last().ok_or_else(|| ev.err(expr, "a lambda needs a body".into()))?;
+    let (body, names) = args
+        .split_last()
+        .ok_or_else(|| ev.err(expr, "a lambda needs a body".into()))?;
     let mut params = Vec::with_capacity(names.len());
     for n in names {
         match &n.kind {
@@ -43,29 +55,50 @@ impl Eval<'_> {
     }
 }
 
-fn want_array(ev: &Eval<'_>, function: &str, expr: &Expr, v: Value) -> Result<Result<Vec<Value>, Value>, EvalError> {
+fn want_array(
+    ev: &Eval<'_>,
+    function: &str,
+    expr: &Expr,
+    v: Value,
+) -> Result<Result<Vec<Value>, Value>, EvalError> {
     match v.kind {
         Kind::Array(items) => Ok(Ok(items)),
         Kind::Unknown(r) => Ok(Err(unknown(r))),
         _ => Err(ev.err(
             expr,
-            format!("the function `{function}` expects an array, but got {}", v.type_name()),
+            format!(
+                "the function `{function}` expects an array, but got {}",
+                v.type_name()
+            ),
         )),
     }
 }
 
-fn key_text(ev: &Eval<'_>, function: &str, expr: &Expr, key: &Value) -> Result<Option<String>, EvalError> {
+fn key_text(
+    ev: &Eval<'_>,
+    function: &str,
+    expr: &Expr,
+    key: &Value,
+) -> Result<Option<String>, EvalError> {
     match &key.kind {
         Kind::String(s) => Ok(Some(s.clone())),
         Kind::Unknown(_) => Ok(None),
         _ => Err(ev.err(
             expr,
-            format!("the function `{function}` needs string keys, but a key is {}", key.type_name()),
+            format!(
+                "the function `{function}` needs string keys, but a key is {}",
+                key.type_name()
+            ),
         )),
     }
 }
 
-pub(super) fn call(ev: &mut Eval<'_>, expr: &Expr, lower: &str, args: &[Expr]) -> Result<Value, EvalError> {
+pub(super) fn call(
+    ev: &mut Eval<'_>,
+    expr: &Expr,
+    lower: &str,
+    args: &[Expr],
+) -> Result<Value, EvalError> {
     let (min, max) = match lower {
         "reduce" => (3, 3),
         "toobject" => (2, 3),
@@ -74,7 +107,10 @@ pub(super) fn call(ev: &mut Eval<'_>, expr: &Expr, lower: &str, args: &[Expr]) -
     if args.len() < min || args.len() > max {
         return Err(ev.err(
             expr,
-            format!("the function `{lower}` takes {min} to {max} arguments, but {} were given", args.len()),
+            format!(
+                "the function `{lower}` takes {min} to {max} arguments, but {} were given",
+                args.len()
+            ),
         ));
     }
     let input = ev.eval(&args[0])?;
@@ -88,7 +124,11 @@ pub(super) fn call(ev: &mut Eval<'_>, expr: &Expr, lower: &str, args: &[Expr]) -
         let mut out = Vec::with_capacity(props.len());
         for p in props {
             let v = ev.apply(&lambda, vec![p.value])?;
-            out.push(Property { name: p.name, name_origin: p.name_origin, value: v });
+            out.push(Property {
+                name: p.name,
+                name_origin: p.name_origin,
+                value: v,
+            });
         }
         return Ok(super::known(Kind::Object(out)));
     }
@@ -114,7 +154,12 @@ pub(super) fn call(ev: &mut Eval<'_>, expr: &Expr, lower: &str, args: &[Expr]) -
                     Kind::Bool(true) => out.push(item),
                     Kind::Bool(false) => {}
                     Kind::Unknown(r) => return Ok(unknown(r)),
-                    _ => return Err(ev.err(&args[1], "the lambda of `filter` must return a boolean".into())),
+                    _ => {
+                        return Err(ev.err(
+                            &args[1],
+                            "the lambda of `filter` must return a boolean".into(),
+                        ))
+                    }
                 }
             }
             Ok(array(out))
@@ -141,7 +186,11 @@ pub(super) fn call(ev: &mut Eval<'_>, expr: &Expr, lower: &str, args: &[Expr]) -
             for item in items {
                 let key = ev.apply(&key_lambda, vec![item.clone()])?;
                 let Some(key) = key_text(ev, lower, &args[1], &key)? else {
-                    return Ok(unknown(key.unknown_reason().unwrap_or("a key is unknown").to_string()));
+                    return Ok(unknown(
+                        key.unknown_reason()
+                            .unwrap_or("a key is unknown")
+                            .to_string(),
+                    ));
                 };
                 let value = match &value_lambda {
                     Some(l) => ev.apply(l, vec![item])?,
@@ -160,22 +209,36 @@ pub(super) fn call(ev: &mut Eval<'_>, expr: &Expr, lower: &str, args: &[Expr]) -
             for item in items {
                 let key = ev.apply(&lambda, vec![item.clone()])?;
                 let Some(key) = key_text(ev, lower, &args[1], &key)? else {
-                    return Ok(unknown(key.unknown_reason().unwrap_or("a key is unknown").to_string()));
+                    return Ok(unknown(
+                        key.unknown_reason()
+                            .unwrap_or("a key is unknown")
+                            .to_string(),
+                    ));
                 };
-                match groups.iter_mut().find(|(k, _)| k.eq_ignore_ascii_case(&key)) {
+                match groups
+                    .iter_mut()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(&key))
+                {
                     Some(g) => g.1.push(item),
                     None => groups.push((key, vec![item])),
                 }
             }
             check_items(groups.len()).map_err(|m| ev.err(expr, m))?;
-            Ok(object(groups.into_iter().map(|(k, v)| (k, array(v))).collect()))
+            Ok(object(
+                groups.into_iter().map(|(k, v)| (k, array(v))).collect(),
+            ))
         }
         _ => Err(ev.err(expr, format!("`{lower}` is not a lambda function"))),
     }
 }
 
 /// Stable merge sort; `lambda(a, b)` says whether `a` goes before `b`.
-fn sort(ev: &mut Eval<'_>, lambda: &Lambda<'_>, at: &Expr, items: Vec<Value>) -> Result<Value, EvalError> {
+fn sort(
+    ev: &mut Eval<'_>,
+    lambda: &Lambda<'_>,
+    at: &Expr,
+    items: Vec<Value>,
+) -> Result<Value, EvalError> {
     let mut items = items;
     let mut width = 1;
     let n = items.len();
@@ -199,7 +262,9 @@ fn sort(ev: &mut Eval<'_>, lambda: &Lambda<'_>, at: &Expr, items: Vec<Value>) ->
                         i += 1;
                     }
                     Kind::Unknown(r) => return Ok(unknown(r)),
-                    _ => return Err(ev.err(at, "the lambda of `sort` must return a boolean".into())),
+                    _ => {
+                        return Err(ev.err(at, "the lambda of `sort` must return a boolean".into()))
+                    }
                 }
             }
             merged.extend_from_slice(&items[i..mid]);

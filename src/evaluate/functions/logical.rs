@@ -13,7 +13,10 @@ pub(super) fn if_(ev: &mut Eval<'_>, expr: &Expr, args: &[Expr]) -> Result<Value
     if args.len() != 3 {
         return Err(ev.err(
             expr,
-            format!("the function `if` takes 3 arguments, but {} were given", args.len()),
+            format!(
+                "the function `if` takes 3 arguments, but {} were given",
+                args.len()
+            ),
         ));
     }
     let condition = ev.eval(&args[0])?;
@@ -61,7 +64,10 @@ fn short_circuit(
     if args.len() < 2 {
         return Err(ev.err(
             expr,
-            format!("the function `{name}` takes at least 2 arguments, but {} were given", args.len()),
+            format!(
+                "the function `{name}` takes at least 2 arguments, but {} were given",
+                args.len()
+            ),
         ));
     }
     let mut pending: Option<String> = None;

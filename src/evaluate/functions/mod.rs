@@ -46,7 +46,7 @@ pub const MAX_ITEMS: usize = 100_000;
 pub const MAX_CALL_DEPTH: usize = 32;
 /// Units of work (function calls, elements and bytes produced) one
 /// evaluation may spend.
-pub const MAX_WORK: u64 = 50_000_000;
+pub const MAX_WORK: u64 = 10_000_000;
 
 /// A user-defined function (`functions` section): its parameter names and
 /// the expression of its output. The output of a function whose `output.value`
@@ -298,7 +298,10 @@ pub(crate) fn equal3(a: &Value, b: &Value) -> Option<bool> {
 pub(crate) fn dedup_props(props: &[Property]) -> Vec<&Property> {
     let mut out: Vec<&Property> = Vec::with_capacity(props.len());
     for p in props {
-        if let Some(slot) = out.iter_mut().find(|q| q.name.eq_ignore_ascii_case(&p.name)) {
+        if let Some(slot) = out
+            .iter_mut()
+            .find(|q| q.name.eq_ignore_ascii_case(&p.name))
+        {
             *slot = p;
         } else {
             out.push(p);
@@ -476,10 +479,10 @@ impl Eval<'_> {
                 if let Some(r) = numeric::strict(lower, name, &args) {
                     return r;
                 }
-                if let Some(r) = string::strict(lower, name, &args) {
+                if let Some(r) = array::strict(lower, name, &args) {
                     return r;
                 }
-                if let Some(r) = array::strict(lower, name, &args) {
+                if let Some(r) = string::strict(lower, name, &args) {
                     return r;
                 }
                 if let Some(r) = object::strict(lower, name, &args) {
@@ -584,9 +587,10 @@ impl Eval<'_> {
 fn access_property(target: Value, name: &str) -> Res {
     match &target.kind {
         Kind::Unknown(_) => Ok(target),
-        Kind::Object(_) => target.get(name).cloned().ok_or_else(|| {
-            format!("the object has no property `{name}`")
-        }),
+        Kind::Object(_) => target
+            .get(name)
+            .cloned()
+            .ok_or_else(|| format!("the object has no property `{name}`")),
         _ => Err(format!(
             "cannot read the property `{name}` of {}",
             target.type_name()

@@ -32,7 +32,10 @@ pub(super) fn strict(lower: &str, name: &str, args: &[Value]) -> Option<Res> {
                 match &item.kind {
                     Kind::Object(props) => {
                         for p in props {
-                            match out.iter_mut().find(|q| q.name.eq_ignore_ascii_case(&p.name)) {
+                            match out
+                                .iter_mut()
+                                .find(|q| q.name.eq_ignore_ascii_case(&p.name))
+                            {
                                 Some(q) => q.value = p.value.clone(),
                                 None => {
                                     check_items(out.len() + 1)?;
@@ -83,7 +86,9 @@ pub(super) fn strict(lower: &str, name: &str, args: &[Value]) -> Option<Res> {
             for key in &args[1..] {
                 current = match (&current.kind, &key.kind) {
                     (Kind::Unknown(_), _) => return Ok(current),
-                    (Kind::Object(_), Kind::String(k)) => current.get(k).cloned().unwrap_or_else(null),
+                    (Kind::Object(_), Kind::String(k)) => {
+                        current.get(k).cloned().unwrap_or_else(null)
+                    }
                     (Kind::Array(items), Kind::Int(i)) => usize::try_from(*i)
                         .ok()
                         .and_then(|i| items.get(i))

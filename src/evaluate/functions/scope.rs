@@ -74,7 +74,10 @@ fn resource_group(scope: &Scope) -> Value {
 
 fn subscription(scope: &Scope) -> Value {
     object(vec![
-        ("id".into(), s(&format!("/subscriptions/{}", scope.subscription_id))),
+        (
+            "id".into(),
+            s(&format!("/subscriptions/{}", scope.subscription_id)),
+        ),
         ("subscriptionId".into(), s(&scope.subscription_id)),
         ("tenantId".into(), s(&scope.tenant_id)),
         ("displayName".into(), s(&scope.subscription_name)),
@@ -245,18 +248,27 @@ pub(super) fn strict(scope: &Scope, lower: &str, name: &str, args: &[Value]) -> 
             let a = strings(name, args)?;
             let p = type_position(name, &a, 2)?;
             let (sub, rg) = match p {
-                0 => (scope.subscription_id.as_str(), scope.resource_group.as_str()),
+                0 => (
+                    scope.subscription_id.as_str(),
+                    scope.resource_group.as_str(),
+                ),
                 1 => (scope.subscription_id.as_str(), a[0]),
                 _ => (a[0], a[1]),
             };
             let path = provider_path(name, a[p], &a[p + 1..])?;
-            Ok(string(format!("/subscriptions/{sub}/resourceGroups/{rg}/{path}")))
+            Ok(string(format!(
+                "/subscriptions/{sub}/resourceGroups/{rg}/{path}"
+            )))
         })(),
         "subscriptionresourceid" => (|| {
             arity(name, args, 2, usize::MAX)?;
             let a = strings(name, args)?;
             let p = type_position(name, &a, 1)?;
-            let sub = if p == 1 { a[0] } else { scope.subscription_id.as_str() };
+            let sub = if p == 1 {
+                a[0]
+            } else {
+                scope.subscription_id.as_str()
+            };
             let path = provider_path(name, a[p], &a[p + 1..])?;
             Ok(string(format!("/subscriptions/{sub}/{path}")))
         })(),

@@ -8,7 +8,7 @@
 //! Azure documents; the case folding here is per code unit, exact for ASCII.
 
 use super::{
-    array, arity, check_items, check_string, int, known, object, string, want_int, want_str, Res,
+    arity, array, check_items, check_string, int, known, object, string, want_int, want_str, Res,
     MAX_STRING_BYTES,
 };
 use crate::evaluate::value::{Kind, Value};
@@ -95,8 +95,12 @@ pub(crate) fn from_json(node: &Node) -> Value {
 }
 
 fn parse_json(name: &str, text: &str) -> Res {
-    let node = crate::parse::parse(text)
-        .map_err(|e| format!("the function `{name}` got text that is not valid JSON: {}", e.message))?;
+    let node = crate::parse::parse(text).map_err(|e| {
+        format!(
+            "the function `{name}` got text that is not valid JSON: {}",
+            e.message
+        )
+    })?;
     let v = from_json(&node);
     check_items(super::size_of(&v) as usize)?;
     Ok(v)
@@ -107,7 +111,11 @@ const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz
 pub(crate) fn base64_encode(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
@@ -156,7 +164,8 @@ pub(crate) fn base64_decode(text: &str) -> Option<Vec<u8>> {
 fn decode_base64_text(name: &str, text: &str) -> Result<String, String> {
     let bytes = base64_decode(text)
         .ok_or_else(|| format!("the function `{name}` got text that is not valid base64"))?;
-    String::from_utf8(bytes).map_err(|_| format!("the function `{name}` decoded bytes that are not UTF-8"))
+    String::from_utf8(bytes)
+        .map_err(|_| format!("the function `{name}` decoded bytes that are not UTF-8"))
 }
 
 /// `Uri.EscapeDataString`: everything but unreserved characters is
@@ -189,7 +198,8 @@ fn unescape_data(name: &str, s: &str) -> Result<String, String> {
         out.push(bytes[i]);
         i += 1;
     }
-    String::from_utf8(out).map_err(|_| format!("the function `{name}` decoded bytes that are not UTF-8"))
+    String::from_utf8(out)
+        .map_err(|_| format!("the function `{name}` decoded bytes that are not UTF-8"))
 }
 
 /// `uri(baseUri, relativeUri)` by the rules Azure documents: an absolute
@@ -200,11 +210,14 @@ fn uri(base: &str, relative: &str) -> Result<String, String> {
     if relative.contains("://") {
         return Ok(relative.to_string());
     }
-    let scheme_end = base
-        .find("://")
-        .ok_or_else(|| format!("the function `uri` needs an absolute base URI, but got '{base}'"))?;
+    let scheme_end = base.find("://").ok_or_else(|| {
+        format!("the function `uri` needs an absolute base URI, but got '{base}'")
+    })?;
     if base.ends_with('/') {
-        return Ok(format!("{base}{}", relative.strip_prefix('/').unwrap_or(relative)));
+        return Ok(format!(
+            "{base}{}",
+            relative.strip_prefix('/').unwrap_or(relative)
+        ));
     }
     let after_scheme = scheme_end + 3;
     match base[after_scheme..].rfind('/') {
@@ -213,7 +226,10 @@ fn uri(base: &str, relative: &str) -> Result<String, String> {
             &base[..after_scheme + i + 1],
             relative.strip_prefix('/').unwrap_or(relative)
         )),
-        None => Ok(format!("{base}/{}", relative.strip_prefix('/').unwrap_or(relative))),
+        None => Ok(format!(
+            "{base}/{}",
+            relative.strip_prefix('/').unwrap_or(relative)
+        )),
     }
 }
 
@@ -242,17 +258,16 @@ pub(crate) fn format(text: &str, args: &[Value]) -> Result<String, String> {
                 Some((h, s)) => (h, Some(s)),
                 None => (item.as_str(), None),
             };
-            let (index, align) = match head.split_once(',') {
-                Some((ix, al)) => (
-                    ix,
-                    Some(
-                        al.trim()
-                            .parse::<i64>()
-                            .map_err(|_| format!("the format item {{{item}}} has a bad alignment"))?,
+            let (index, align) =
+                match head.split_once(',') {
+                    Some((ix, al)) => (
+                        ix,
+                        Some(al.trim().parse::<i64>().map_err(|_| {
+                            format!("the format item {{{item}}} has a bad alignment")
+                        })?),
                     ),
-                ),
-                None => (head, None),
-            };
+                    None => (head, None),
+                };
             let index: usize = index
                 .trim()
                 .parse()
@@ -269,12 +284,18 @@ pub(crate) fn format(text: &str, args: &[Value]) -> Result<String, String> {
                 let len = piece.chars().count();
                 if len < pad {
                     let fill = " ".repeat(pad - len);
-                    piece = if width > 0 { fill + &piece } else { piece + &fill };
+                    piece = if width > 0 {
+                        fill + &piece
+                    } else {
+                        piece + &fill
+                    };
                 }
             }
             out.push_str(&piece);
             if out.len() > MAX_STRING_BYTES {
-                return Err(format!("the result is a string over the {MAX_STRING_BYTES}-byte limit"));
+                return Err(format!(
+                    "the result is a string over the {MAX_STRING_BYTES}-byte limit"
+                ));
             }
             i = close + 1;
         } else if c == '}' {
@@ -355,7 +376,11 @@ fn format_one(arg: &Value, spec: Option<&str>) -> Result<String, String> {
 /// `String.Split(string[], None)`: at each position the first delimiter (in
 /// the given order) that matches splits; empty delimiters are ignored.
 fn split(input: &str, delimiters: &[&str]) -> Vec<String> {
-    let delimiters: Vec<&str> = delimiters.iter().copied().filter(|d| !d.is_empty()).collect();
+    let delimiters: Vec<&str> = delimiters
+        .iter()
+        .copied()
+        .filter(|d| !d.is_empty())
+        .collect();
     let mut parts = Vec::new();
     let mut last = 0;
     let mut i = 0;
@@ -380,22 +405,36 @@ fn split(input: &str, delimiters: &[&str]) -> Vec<String> {
 fn fold(units: &[u16]) -> Vec<u16> {
     units
         .iter()
-        .map(|&u| if (b'A' as u16..=b'Z' as u16).contains(&u) { u + 32 } else { u })
+        .map(|&u| {
+            if (b'A' as u16..=b'Z' as u16).contains(&u) {
+                u + 32
+            } else {
+                u
+            }
+        })
         .collect()
 }
 
 fn find_units(hay: &[u16], needle: &[u16], last: bool) -> i64 {
     if needle.is_empty() {
-        return if last { hay.len().saturating_sub(1) as i64 } else { 0 };
+        return if last {
+            hay.len().saturating_sub(1) as i64
+        } else {
+            0
+        };
     }
     if needle.len() > hay.len() {
         return -1;
     }
     let positions = 0..=hay.len() - needle.len();
     let hit = if last {
-        positions.rev().find(|&i| hay[i..i + needle.len()] == *needle)
+        positions
+            .rev()
+            .find(|&i| hay[i..i + needle.len()] == *needle)
     } else {
-        positions.into_iter().find(|&i| hay[i..i + needle.len()] == *needle)
+        positions
+            .into_iter()
+            .find(|&i| hay[i..i + needle.len()] == *needle)
     };
     hit.map_or(-1, |i| i as i64)
 }
@@ -438,7 +477,11 @@ pub(super) fn strict(lower: &str, name: &str, args: &[Value]) -> Option<Res> {
                     .iter()
                     .map(|d| want_str(name, d, "a delimiter"))
                     .collect::<Result<_, _>>()?,
-                _ => return Err(format!("the function `{name}` expects a string or an array of delimiters")),
+                _ => {
+                    return Err(format!(
+                        "the function `{name}` expects a string or an array of delimiters"
+                    ))
+                }
             };
             let parts = split(input, &delimiters);
             check_items(parts.len())?;
@@ -461,12 +504,16 @@ pub(super) fn strict(lower: &str, name: &str, args: &[Value]) -> Option<Res> {
             let old = want_str(name, &args[1], "the string to replace")?;
             let new = want_str(name, &args[2], "the replacement")?;
             if old.is_empty() {
-                return Err(format!("the function `{name}` cannot replace an empty string"));
+                return Err(format!(
+                    "the function `{name}` cannot replace an empty string"
+                ));
             }
             let count = original.matches(old).count();
             let size = original.len() - count * old.len() + count.saturating_mul(new.len());
             if size > MAX_STRING_BYTES {
-                return Err(format!("the result is a string over the {MAX_STRING_BYTES}-byte limit"));
+                return Err(format!(
+                    "the result is a string over the {MAX_STRING_BYTES}-byte limit"
+                ));
             }
             Ok(string(original.replace(old, new)))
         })(),
@@ -489,7 +536,9 @@ pub(super) fn strict(lower: &str, name: &str, args: &[Value]) -> Option<Res> {
         })(),
         "json" => one_str().and_then(|s| parse_json(name, s)),
         "base64" => one_str().and_then(|s| check_string(base64_encode(s.as_bytes()))),
-        "base64tostring" => one_str().and_then(|s| decode_base64_text(name, s)).map(string),
+        "base64tostring" => one_str()
+            .and_then(|s| decode_base64_text(name, s))
+            .map(string),
         "base64tojson" => one_str()
             .and_then(|s| decode_base64_text(name, s))
             .and_then(|t| parse_json(name, &t)),
@@ -497,9 +546,8 @@ pub(super) fn strict(lower: &str, name: &str, args: &[Value]) -> Option<Res> {
         "uricomponenttostring" => one_str().and_then(|s| unescape_data(name, s)).map(string),
         "datauri" => (|| {
             arity(name, args, 1, 1)?;
-            let text = scalar_text(&args[0]).ok_or_else(|| {
-                format!("the function `{name}` expects a string")
-            })?;
+            let text = scalar_text(&args[0])
+                .ok_or_else(|| format!("the function `{name}` expects a string"))?;
             check_string(format!(
                 "data:text/plain;charset=utf8;base64,{}",
                 base64_encode(text.as_bytes())
@@ -564,7 +612,9 @@ pub(super) fn strict(lower: &str, name: &str, args: &[Value]) -> Option<Res> {
             };
             let width = want_int(name, &args[1], "the total length")?;
             if width < 0 || width as u64 > (MAX_STRING_BYTES / 4) as u64 {
-                return Err(format!("the total length {width} of `{name}` is out of range"));
+                return Err(format!(
+                    "the total length {width} of `{name}` is out of range"
+                ));
             }
             let fill = match args.get(2) {
                 Some(c) => {
@@ -572,14 +622,18 @@ pub(super) fn strict(lower: &str, name: &str, args: &[Value]) -> Option<Res> {
                     let mut chars = c.chars();
                     match (chars.next(), chars.next()) {
                         (Some(ch), None) => ch,
-                        _ => return Err(format!("the padding character of `{name}` must be one character")),
+                        _ => {
+                            return Err(format!(
+                                "the padding character of `{name}` must be one character"
+                            ))
+                        }
                     }
                 }
                 None => ' ',
             };
             let units = text.encode_utf16().count();
             let missing = (width as usize).saturating_sub(units);
-            let mut out: String = std::iter::repeat_n(fill, missing).collect();
+            let mut out: String = std::iter::repeat(fill).take(missing).collect();
             out.push_str(&text);
             check_string(out)
         })(),
@@ -610,12 +664,13 @@ fn concat(name: &str, args: &[Value]) -> Res {
     }
     let mut out = String::new();
     for a in args {
-        let piece = scalar_text(a).ok_or_else(|| {
-            format!("the function `{name}` cannot concatenate {}", a.type_name())
-        })?;
+        let piece = scalar_text(a)
+            .ok_or_else(|| format!("the function `{name}` cannot concatenate {}", a.type_name()))?;
         out.push_str(&piece);
         if out.len() > MAX_STRING_BYTES {
-            return Err(format!("the result is a string over the {MAX_STRING_BYTES}-byte limit"));
+            return Err(format!(
+                "the result is a string over the {MAX_STRING_BYTES}-byte limit"
+            ));
         }
     }
     Ok(string(out))
