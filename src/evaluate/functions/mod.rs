@@ -316,20 +316,24 @@ fn first_unknown(args: &[Value]) -> Option<&str> {
     args.iter().find_map(Value::unknown_reason)
 }
 
-/// Functions whose value exists only once the deployment runs.
-fn runtime_only(lower: &str) -> Option<&'static str> {
-    Some(match lower {
-        "reference" => "reference",
-        "utcnow" => "utcNow",
-        "newguid" => "newGuid",
-        "pickzones" => "pickZones",
-        "deployer" => "deployer",
-        "providers" => "providers",
-        "managementgroupresourceid" => "managementGroupResourceId",
-        "listkeys" => "listKeys",
-        _ if lower.starts_with("list") => "list*",
-        _ => return None,
-    })
+/// Functions whose value exists only once the deployment runs: `reference`,
+/// every `list*` (listKeys, listSecrets...), `utcNow`, `newGuid`,
+/// `pickZones` (depends on the region's zones), `deployer` (the identity
+/// that deploys) and the deprecated `providers`.
+fn runtime_only(lower: &str) -> bool {
+    matches!(
+        lower,
+        "reference" | "utcnow" | "newguid" | "pickzones" | "deployer" | "providers"
+    ) || lower.starts_with("list")
+}
+
+/// Valid functions this version does not compute (date arithmetic): their
+/// result is Unknown, with a reason that names them.
+fn not_evaluated(lower: &str) -> bool {
+    matches!(
+        lower,
+        "datetimeadd" | "datetimetoepoch" | "datetimefromepoch"
+    )
 }
 
 impl Eval<'_> {
@@ -385,14 +389,21 @@ impl Eval<'_> {
         if lower.contains('.') {
             return self.call_user_function(expr, name, args);
         }
-        if let Some(shown) = runtime_only(&lower) {
+        if runtime_only(&lower) {
             // Arguments are still checked for errors, then dropped.
             for a in args {
                 self.eval(a)?;
             }
-            let _ = shown;
             return Ok(unknown(format!(
                 "the value of {name}(...) is only known during the deployment"
+            )));
+        }
+        if not_evaluated(&lower) {
+            for a in args {
+                self.eval(a)?;
+            }
+            return Ok(unknown(format!(
+                "{name}(...) is not evaluated by this version of the scanner"
             )));
         }
         // Functions that decide themselves which arguments to evaluate.

@@ -193,6 +193,9 @@ fn environment() -> Value {
 /// namespace interleaved with the names. The names, split at `/`, must match
 /// the type's segments in number.
 fn provider_path(name: &str, resource_type: &str, names: &[&str]) -> Result<String, String> {
+    // Azure accepts a trailing slash ('Microsoft.Resources/deployments/');
+    // deployed quickstart templates rely on it.
+    let resource_type = resource_type.strip_suffix('/').unwrap_or(resource_type);
     let mut segments = resource_type.split('/');
     let namespace = segments.next().unwrap_or("");
     let types: Vec<&str> = segments.collect();
@@ -277,6 +280,20 @@ pub(super) fn strict(scope: &Scope, lower: &str, name: &str, args: &[Value]) -> 
             let a = strings(name, args)?;
             let path = provider_path(name, a[0], &a[1..])?;
             Ok(string(format!("/{path}")))
+        })(),
+        "managementgroupresourceid" => (|| {
+            arity(name, args, 2, usize::MAX)?;
+            let a = strings(name, args)?;
+            let p = type_position(name, &a, 1)?;
+            let group = if p == 1 {
+                a[0]
+            } else {
+                scope.management_group.as_str()
+            };
+            let path = provider_path(name, a[p], &a[p + 1..])?;
+            Ok(string(format!(
+                "/providers/Microsoft.Management/managementGroups/{group}/{path}"
+            )))
         })(),
         "extensionresourceid" => (|| {
             arity(name, args, 3, usize::MAX)?;

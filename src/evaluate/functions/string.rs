@@ -95,6 +95,23 @@ pub(crate) fn from_json(node: &Node) -> Value {
 }
 
 fn parse_json(name: &str, text: &str) -> Res {
+    // Azure's reader (Newtonsoft) also takes numbers without a leading
+    // zero: quickstart templates write json('.25').
+    let trimmed = text.trim();
+    if let Some(digits) = trimmed
+        .strip_prefix('.')
+        .or_else(|| trimmed.strip_prefix("-."))
+    {
+        if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+            if let Ok(f) = format!("0.{digits}").parse::<f64>() {
+                return Ok(known(Kind::Float(if trimmed.starts_with('-') {
+                    -f
+                } else {
+                    f
+                })));
+            }
+        }
+    }
     let node = crate::parse::parse(text).map_err(|e| {
         format!(
             "the function `{name}` got text that is not valid JSON: {}",

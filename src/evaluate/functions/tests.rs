@@ -151,6 +151,8 @@ fn string_functions_match_the_docs() {
         ("[join(createArray('one', 'two', 'three'), ';')]", r#""one;two;three""#),
         ("[json('{\"a\": \"b\"}').a]", r#""b""#),
         ("[json('null')]", "null"),
+        ("[json('.25')]", "0.25"),
+        ("[json('-.5')]", "-0.5"),
         ("[json('[1, 2, 3]')]", "[1,2,3]"),
         ("[json('not json')]", "!the function `json` got text*"),
         ("[length('One Two Three')]", "13"),
@@ -357,6 +359,8 @@ fn resource_and_scope_functions() {
         ("[deployment().name]".to_string(), r#""deployment""#.to_string()),
         ("[deployment().properties.templateLink.uri]".to_string(), "?deployment().properties.templateLink*".to_string()),
         ("[environment().suffixes.storage]".to_string(), r#""core.windows.net""#.to_string()),
+        ("[resourceId('Microsoft.Resources/deployments/', 'd')]".to_string(), format!(r#""/subscriptions/{sub}/resourceGroups/resource-group/providers/Microsoft.Resources/deployments/d""#)),
+        ("[managementGroupResourceId('mg1', 'Microsoft.Authorization/policyDefinitions', 'p')]".to_string(), r#""/providers/Microsoft.Management/managementGroups/mg1/providers/Microsoft.Authorization/policyDefinitions/p""#.to_string()),
         ("[environment().name]".to_string(), r#""AzureCloud""#.to_string()),
     ];
     let rows: Vec<(&str, &str)> = rows.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
@@ -455,6 +459,7 @@ fn runtime_functions_are_unknown_with_a_reason() {
         ("[newGuid()]", "?the value of newGuid(...)*"),
         ("[pickZones('Microsoft.Compute', 'virtualMachines', 'westus2')]", "?the value of pickZones(...)*"),
         ("[concat('a', reference('x').ip)]", "?the value of reference(...)*"),
+        ("[dateTimeAdd('2020-04-07 14:53:14Z', 'P3Y')]", "?dateTimeAdd(...) is not evaluated*"),
         ("[notAFunction(1)]", "!the template function `notAFunction` is not valid"),
     ]);
 }
@@ -712,5 +717,109 @@ mod properties {
         fn the_evaluator_never_panics(e in tree()) {
             let _ = eval(&e, &mut TestContext::new());
         }
+    }
+}
+
+/// Parses and evaluates every expression string of the quickstart corpus
+/// (parameters, variables and user functions unknown), and reports syntax
+/// errors and unknown functions. Run with `--ignored`; the corpus is at
+/// `$CORPUS` or `../shared/corpus/quickstart-all`.
+#[test]
+#[ignore]
+fn quickstart_corpus_expressions() {
+    struct Opaque;
+    impl Context for Opaque {
+        fn parameter(&mut self, name: &str) -> Result<Value, String> {
+            Ok(unknown(format!("parameter {name}")))
+        }
+        fn variable(&mut self, name: &str) -> Result<Value, String> {
+            Ok(unknown(format!("variable {name}")))
+        }
+        fn copy_index(&mut self, _: Option<&str>) -> Result<Value, String> {
+            Ok(int(0))
+        }
+        fn user_function(&self, _: &str) -> Option<UserFunction> {
+            Some(UserFunction {
+                parameters: vec![],
+                output: Expr::new(ExprKind::Value(unknown("udf")), 0, 0),
+            })
+        }
+    }
+    fn strings(node: &crate::parse::Node, out: &mut Vec<String>) {
+        use crate::parse::Json;
+        match &node.value {
+            Json::String(s) => out.push(s.clone()),
+            Json::Array(items) => items.iter().for_each(|n| strings(n, out)),
+            Json::Object(members) => members.iter().for_each(|m| {
+                out.push(m.key.clone());
+                strings(&m.value, out)
+            }),
+            _ => {}
+        }
+    }
+    let root = std::env::var("CORPUS").unwrap_or_else(|_| "../shared/corpus/quickstart-all".into());
+    let mut stack = vec![std::path::PathBuf::from(root)];
+    let (mut total, mut syntax, mut errors) = (
+        0usize,
+        Vec::new(),
+        std::collections::BTreeMap::<String, usize>::new(),
+    );
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            if path.extension().and_then(|e| e.to_str()) != Some("json") {
+                continue;
+            }
+            let Ok(text) = std::fs::read_to_string(&path) else {
+                continue;
+            };
+            let Ok(node) = crate::parse::parse(&text) else {
+                continue;
+            };
+            let mut all = Vec::new();
+            strings(&node, &mut all);
+            for s in all {
+                if !matches!(
+                    crate::evaluate::classify_string(&s),
+                    crate::evaluate::StringKind::Expression
+                ) {
+                    continue;
+                }
+                total += 1;
+                match parse_expression(&s) {
+                    Err(e) => syntax.push(format!(
+                        "{}: {e}: {}",
+                        path.display(),
+                        crate::evaluate::shorten(&s, 100)
+                    )),
+                    Ok(expr) => {
+                        if let Err(e) = eval(&expr, &mut Opaque) {
+                            let key = if e.message.contains("is not valid") {
+                                e.message.clone()
+                            } else {
+                                e.message.chars().take(200).collect()
+                            };
+                            *errors.entry(key).or_default() += 1;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    eprintln!("{total} expressions, {} syntax errors", syntax.len());
+    for s in syntax.iter().take(40) {
+        eprintln!("  {s}");
+    }
+    let mut errors: Vec<_> = errors.into_iter().collect();
+    errors.sort_by(|a, b| b.1.cmp(&a.1));
+    for (m, n) in errors.iter().take(60) {
+        eprintln!("  {n:6} {m}");
     }
 }
