@@ -818,7 +818,7 @@ fn quickstart_corpus_expressions() {
         eprintln!("  {s}");
     }
     let mut errors: Vec<_> = errors.into_iter().collect();
-    errors.sort_by(|a, b| b.1.cmp(&a.1));
+    errors.sort_by_key(|e| std::cmp::Reverse(e.1));
     for (m, n) in errors.iter().take(60) {
         eprintln!("  {n:6} {m}");
     }
