@@ -28,6 +28,8 @@ pub(super) fn if_(ev: &mut Eval<'_>, expr: &Expr, args: &[Expr]) -> Result<Value
             let reason = reason.clone();
             let a = ev.eval(&args[1]);
             let b = ev.eval(&args[2]);
+            // Running out of work is not a branch's own error: it stops all.
+            ev.charge(0).map_err(|m| ev.err(expr, m))?;
             match (a, b) {
                 (Ok(a), Ok(b)) if equal3(&a, &b) == Some(true) => Ok(a),
                 _ => Ok(unknown(reason)),

@@ -47,6 +47,11 @@ pub const MAX_CALL_DEPTH: usize = 32;
 /// Units of work (function calls, elements and bytes produced) one
 /// evaluation may spend.
 pub const MAX_WORK: u64 = 10_000_000;
+/// Deepest nesting of arrays and objects a function may produce (parsed
+/// JSON is capped at 512 levels already).
+pub const MAX_VALUE_DEPTH: usize = 600;
+/// Deepest recursion of the evaluator, user function bodies included.
+pub const MAX_EVAL_DEPTH: usize = 512;
 
 /// A user-defined function (`functions` section): its parameter names and
 /// the expression of its output. The output of a function whose `output.value`
@@ -102,6 +107,7 @@ pub fn eval(expr: &Expr, ctx: &mut dyn Context) -> Result<Value, EvalError> {
         lambdas: Vec::new(),
         udf_frames: Vec::new(),
         work: 0,
+        depth: 0,
     };
     ev.eval(expr)
 }
@@ -116,6 +122,8 @@ struct Eval<'c> {
     /// Arguments of the user functions being evaluated, innermost last.
     udf_frames: Vec<Vec<(String, Value)>>,
     work: u64,
+    /// Current recursion depth of `eval`.
+    depth: usize,
 }
 
 pub(crate) fn known(kind: Kind) -> Value {
@@ -161,17 +169,33 @@ pub(crate) fn unknown(reason: impl Into<String>) -> Value {
 
 /// Rough size of a value, in work units.
 pub(crate) fn size_of(v: &Value) -> u64 {
-    match &v.kind {
-        Kind::String(s) | Kind::Unknown(s) => 1 + s.len() as u64 / 16,
-        Kind::Array(items) => 1 + items.iter().map(size_of).sum::<u64>(),
-        Kind::Object(props) => {
-            1 + props
-                .iter()
-                .map(|p| 1 + p.name.len() as u64 / 16 + size_of(&p.value))
-                .sum::<u64>()
+    measure(v).0
+}
+
+/// Size (in work units) and nesting depth of a value, without recursion, so
+/// a hostile value cannot overflow the stack here.
+pub(crate) fn measure(v: &Value) -> (u64, usize) {
+    let mut size = 0u64;
+    let mut deepest = 0usize;
+    let mut stack: Vec<(&Value, usize)> = vec![(v, 1)];
+    while let Some((v, depth)) = stack.pop() {
+        deepest = deepest.max(depth);
+        size = size.saturating_add(1);
+        match &v.kind {
+            Kind::String(s) | Kind::Unknown(s) => {
+                size = size.saturating_add(s.len() as u64 / 16);
+            }
+            Kind::Array(items) => stack.extend(items.iter().map(|i| (i, depth + 1))),
+            Kind::Object(props) => {
+                for p in props {
+                    size = size.saturating_add(1 + p.name.len() as u64 / 16);
+                    stack.push((&p.value, depth + 1));
+                }
+            }
+            _ => {}
         }
-        _ => 1,
     }
+    (size, deepest)
 }
 
 pub(crate) fn check_string(s: String) -> Res {
@@ -357,6 +381,19 @@ impl Eval<'_> {
     }
 
     fn eval(&mut self, expr: &Expr) -> Result<Value, EvalError> {
+        if self.depth >= MAX_EVAL_DEPTH {
+            return Err(self.err(
+                expr,
+                format!("the evaluation nests more than {MAX_EVAL_DEPTH} levels deep"),
+            ));
+        }
+        self.depth += 1;
+        let result = self.eval_node(expr);
+        self.depth -= 1;
+        result
+    }
+
+    fn eval_node(&mut self, expr: &Expr) -> Result<Value, EvalError> {
         self.charge(1).map_err(|m| self.err(expr, m))?;
         match &expr.kind {
             ExprKind::String(s) => Ok(string(s.clone())),
@@ -438,7 +475,14 @@ impl Eval<'_> {
         let result = self.strict(&lower, name, values);
         match result {
             Ok(v) => {
-                self.charge(size_of(&v)).map_err(|m| self.err(expr, m))?;
+                let (size, depth) = measure(&v);
+                self.charge(size).map_err(|m| self.err(expr, m))?;
+                if depth > MAX_VALUE_DEPTH {
+                    return Err(self.err(
+                        expr,
+                        format!("the result nests arrays and objects more than {MAX_VALUE_DEPTH} levels deep"),
+                    ));
+                }
                 Ok(v)
             }
             Err(m) => Err(self.err(expr, m)),

@@ -544,8 +544,47 @@ fn hostile_inputs_hit_limits_not_memory() {
     // Nested maps over big ranges run out of work, not time.
     let got = run("[map(range(0, 10000), lambda('a', map(range(0, 10000), lambda('b', 1))))]");
     assert!(got.starts_with('!'), "{got}");
+    // Unknown conditions evaluate both branches: a recursive user function
+    // doubles the work at each call.
+    let mut ctx = TestContext::new();
+    ctx.functions.push((
+        "udf.exp".into(),
+        udf(
+            &["x", "n"],
+            "[if(equals(parameters('n'), 0), 1, if(parameters('x'), udf.exp(parameters('x'), sub(parameters('n'), 1)), udf.exp(parameters('x'), sub(parameters('n'), 1))))]",
+        ),
+    ));
+    let e = parse_expression("[udf.exp(parameters('unknownParam'), 30)]").expect("parse");
+    let got = eval(&e, &mut ctx).map_err(|e| e.message);
+    assert!(
+        matches!(&got, Err(m) if m.starts_with("the evaluation needs more than")),
+        "{got:?}"
+    );
     let got = run("[padLeft('x', 2147483647, 'y')]");
     assert!(got.starts_with('!'), "{got}");
+}
+
+#[test]
+fn deep_recursion_is_an_error_not_a_stack_overflow() {
+    // Run where the scanner runs: on a worker thread with the default stack.
+    let handle = std::thread::Builder::new()
+        .stack_size(2 * 1024 * 1024)
+        .spawn(|| {
+            // A reduce that wraps its accumulator 10,000 times.
+            let wrapped = run("[reduce(range(0, 10000), 0, lambda('acc', 'x', createArray(lambdaVariables('acc'))))]");
+            // User functions nested 32 deep, each body nested deeply.
+            let body = format!("[{}parameters('x'){}]", "concat(".repeat(100), ", 'a')".repeat(100));
+            let mut ctx = TestContext::new();
+            ctx.functions.push(("udf.deep".into(), udf(&["x"], &format!("[udf.deep({})]", &body[1..body.len() - 1]))));
+            let e = parse_expression("[udf.deep('a')]").expect("parse");
+            let nested = eval(&e, &mut ctx).map(|_| ()).map_err(|e| e.message);
+            (wrapped, nested)
+        })
+        .expect("spawn");
+    let (wrapped, nested) = handle.join().expect("no stack overflow");
+    assert!(wrapped.starts_with("!the result nests arrays"), "{wrapped}");
+    let message = nested.expect_err("too deep");
+    assert!(message.contains("nest"), "{message}");
 }
 
 mod properties {
