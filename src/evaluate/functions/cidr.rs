@@ -2,8 +2,11 @@
 //!
 //! IPv4 reserves the network and broadcast addresses: the first usable host
 //! is the network address + 1 and the last is the broadcast - 1 (for /31 and
-//! /32, the whole range). IPv6 has no broadcast: every address is usable.
-//! `cidrHost(n)` is the first usable host + n.
+//! /32, the whole range). IPv6 has no broadcast: `parseCidr` calls the whole
+//! range usable. `cidrHost(n)` is the network address + 1 + n in both
+//! families, as Azure's documented examples show (`cidrHost('10.144.3.0/24',
+//! 0)` = `10.144.3.1`, `cidrHost('fdad:3236:5555:3000::/52', 0)` =
+//! `fdad:3236:5555:3000::1`).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -140,10 +143,10 @@ pub(super) fn strict(lower: &str, name: &str, args: &[Value]) -> Option<Res> {
             arity(name, args, 2, 2)?;
             let c = parse(name, want_str(name, &args[0], "the range")?)?;
             let index = want_int(name, &args[1], "the host index")?;
-            let (first, last) = c.usable();
+            let (_, last) = c.usable();
             let host = u128::try_from(index)
                 .ok()
-                .and_then(|i| first.checked_add(i))
+                .and_then(|i| c.network.checked_add(1)?.checked_add(i))
                 .filter(|h| *h <= last)
                 .ok_or_else(|| format!("the host index {index} is outside the range"))?;
             Ok(string(c.show(host)))
