@@ -5,6 +5,8 @@
 //! `Unknown`, with a reason that names the expression, so the rule can say
 //! "unknown" instead of guessing. The expression engine replaces this.
 
+pub mod expr;
+pub mod functions;
 pub mod value;
 
 pub use value::{classify_string, shorten, FileId, Kind, Origin, Property, StringKind, Value};

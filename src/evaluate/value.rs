@@ -52,6 +52,25 @@ impl Value {
         Value::new(Kind::Unknown(reason.into()), origin)
     }
 
+    /// A value computed by an expression: it was written nowhere.
+    pub fn computed(kind: Kind) -> Self {
+        Value::new(kind, None)
+    }
+
+    pub fn is_unknown(&self) -> bool {
+        matches!(self.kind, Kind::Unknown(_))
+    }
+
+    /// The reason of the first Unknown anywhere inside the value, if any.
+    pub fn deep_unknown(&self) -> Option<&str> {
+        match &self.kind {
+            Kind::Unknown(r) => Some(r),
+            Kind::Array(items) => items.iter().find_map(Value::deep_unknown),
+            Kind::Object(props) => props.iter().find_map(|p| p.value.deep_unknown()),
+            _ => None,
+        }
+    }
+
     /// Converts a parsed node without evaluating anything: a string that is
     /// an ARM expression (`[...]`, but not the `[[` escape) becomes Unknown.
     pub fn literal(node: &Node, file: FileId) -> Value {
