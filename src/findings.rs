@@ -164,6 +164,8 @@ pub struct ScanStats {
 pub struct Report {
     pub resources: Vec<ResourceReport>,
     pub errors: Vec<ErrorReport>,
+    /// What was not followed (templates linked by URI): shown, never failing.
+    pub notices: Vec<ErrorReport>,
     pub stats: ScanStats,
 }
 

@@ -140,6 +140,7 @@ pub fn scan(options: &ScanOptions) -> Report {
     }
 
     let mut resources = Vec::new();
+    let mut notices = Vec::new();
     for (t, &template_id) in template_ids.iter().enumerate() {
         let template = &files[template_id];
         if !template.has_cluster {
@@ -155,6 +156,7 @@ pub fn scan(options: &ScanOptions) -> Report {
             parameter_files_of[t].iter().copied().map(Some).collect()
         };
         let mut eval_errors = Vec::new();
+        let mut eval_notices = Vec::new();
         for parameter_id in evaluations {
             let parameters = parameter_id.map(|p| Document {
                 root: &files[p].root,
@@ -162,6 +164,7 @@ pub fn scan(options: &ScanOptions) -> Report {
             });
             let evaluation = evaluate::evaluate(template_doc, parameters);
             eval_errors.extend(evaluation.errors);
+            eval_notices.extend(evaluation.notices);
             for resource in &evaluation.resources {
                 let judgement = rules::judge(resource, &options.settings);
                 let line = position(&files, resource.origin).0.line;
@@ -186,26 +189,37 @@ pub fn scan(options: &ScanOptions) -> Report {
                 });
             }
         }
-        // The same template error is met once per parameter file: report it once.
-        eval_errors.sort_by_key(|e| e.origin);
-        eval_errors.dedup_by(|a, b| a.origin == b.origin && a.message == b.message);
-        for e in eval_errors {
-            let (start, _) = position(&files, e.origin);
-            errors.push(ErrorReport {
+        errors.extend(located(&files, eval_errors));
+        notices.extend(located(&files, eval_notices));
+    }
+
+    errors.sort();
+    notices.sort();
+    Report {
+        resources,
+        errors,
+        notices,
+        stats,
+    }
+}
+
+/// Problems with a place, made concrete. The same problem in a template is
+/// met once per parameter file: it is reported once.
+fn located(files: &[SourceFile], mut problems: Vec<evaluate::EvalError>) -> Vec<ErrorReport> {
+    problems.sort_by_key(|e| e.origin);
+    problems.dedup_by(|a, b| a.origin == b.origin && a.message == b.message);
+    problems
+        .into_iter()
+        .map(|e| {
+            let (start, _) = position(files, e.origin);
+            ErrorReport {
                 file: files[e.origin.file.0 as usize].display.clone(),
                 line: start.line,
                 column: start.column,
                 message: e.message,
-            });
-        }
-    }
-
-    errors.sort();
-    Report {
-        resources,
-        errors,
-        stats,
-    }
+            }
+        })
+        .collect()
 }
 
 /// Stack for the reading threads: the parser recurses once per nesting level

@@ -1,45 +1,54 @@
 //! Stage 3: turn a template (and, optionally, one parameter file) into the
 //! resources Azure would deploy, as values.
 //!
-//! This version reads values literally: any `[...]` expression becomes
-//! `Unknown`, with a reason that names the expression, so the rule can say
-//! "unknown" instead of guessing. The expression engine replaces this.
+//! [`expr`] parses ARM expressions, [`functions`] evaluates them with
+//! Azure's semantics, and [`template`] expands a template: parameters,
+//! variables, copy loops, conditions and nested deployments. What cannot be
+//! known before deployment is [`Kind::Unknown`] with a reason, so the rule
+//! can say "unknown" instead of guessing.
 
 pub mod expr;
 pub mod functions;
+pub mod template;
 pub mod value;
 
 pub use value::{classify_string, shorten, FileId, Kind, Origin, Property, StringKind, Value};
 
-use crate::parse::{Json, Node};
+use crate::parse::Node;
 
 /// The AKS resource type, compared case-insensitively.
 pub const MANAGED_CLUSTERS: &str = "Microsoft.ContainerService/managedClusters";
-const DEPLOYMENTS: &str = "Microsoft.Resources/deployments";
 
 /// Whether a resource is deployed, as far as its `condition` tells.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Deployed {
     Yes,
-    /// The condition is an expression we cannot decide; the reason says which.
+    /// The condition (or a copy count) depends on a value we cannot know;
+    /// the reason says which.
     Unknown(String),
 }
 
 /// One resource the template would deploy.
 #[derive(Debug, Clone)]
 pub struct DeployedResource {
-    /// Full type, for child resources including the parent's.
+    /// The type as declared (a child's may be short; see the walker).
     pub resource_type: String,
     /// The evaluated name, or the name's text when it cannot be evaluated.
     pub name: String,
-    /// The whole resource declaration as a value.
+    /// The name as written in the template (an expression stays as text):
+    /// the same for every parameter file and copy, so fingerprints are too.
+    pub declared_name: String,
+    /// The parts of the resource the rules read, evaluated.
     pub body: Value,
+    /// The resource as written, unevaluated: where each property's text is,
+    /// for pointing at the place an evaluated value flowed through.
+    pub written: Value,
     /// The resource object in the template.
     pub origin: Origin,
     pub deployed: Deployed,
 }
 
-/// A problem in the template that stops part of it from being evaluated.
+/// A problem in a template or parameter file, at a place in it.
 #[derive(Debug, Clone)]
 pub struct EvalError {
     pub origin: Origin,
@@ -49,7 +58,10 @@ pub struct EvalError {
 #[derive(Debug, Default)]
 pub struct Evaluation {
     pub resources: Vec<DeployedResource>,
+    /// What Azure would reject: these make the run exit 2.
     pub errors: Vec<EvalError>,
+    /// What was not followed (linked templates): reported, not failing.
+    pub notices: Vec<EvalError>,
 }
 
 /// A parsed template or parameter file and its place in the file table.
@@ -59,137 +71,10 @@ pub struct Document<'a> {
     pub file: FileId,
 }
 
-/// Finds the AKS clusters a template deploys. `_parameters` is the linked
-/// parameter file, if any; literal reading does not use its values yet.
-pub fn evaluate(template: Document<'_>, _parameters: Option<Document<'_>>) -> Evaluation {
-    let mut evaluation = Evaluation::default();
-    if let Some(resources) = template.root.get("resources") {
-        walk_resources(
-            resources,
-            None,
-            &Deployed::Yes,
-            template.file,
-            &mut evaluation,
-        );
-    }
-    evaluation
-}
-
-fn walk_resources(
-    resources: &Node,
-    parent_type: Option<&str>,
-    inherited: &Deployed,
-    file: FileId,
-    out: &mut Evaluation,
-) {
-    match &resources.value {
-        Json::Array(items) => {
-            for item in items {
-                walk_resource(item, parent_type, inherited, file, out);
-            }
-        }
-        // languageVersion 2.0: resources keyed by symbolic name.
-        Json::Object(members) => {
-            for member in members {
-                walk_resource(&member.value, parent_type, inherited, file, out);
-            }
-        }
-        _ => out.errors.push(EvalError {
-            origin: Origin {
-                file,
-                span: resources.span,
-            },
-            message: "`resources` must be an array, or an object keyed by symbolic name".into(),
-        }),
-    }
-}
-
-fn walk_resource(
-    resource: &Node,
-    parent_type: Option<&str>,
-    inherited: &Deployed,
-    file: FileId,
-    out: &mut Evaluation,
-) {
-    if resource.as_object().is_none() {
-        out.errors.push(EvalError {
-            origin: Origin {
-                file,
-                span: resource.span,
-            },
-            message: "a resource must be an object".into(),
-        });
-        return;
-    }
-    // `existing` resources are references to resources deployed elsewhere.
-    if matches!(
-        resource.get("existing").map(|n| &n.value),
-        Some(Json::Bool(true))
-    ) {
-        return;
-    }
-    let deployed = match deployed_by_condition(resource, file) {
-        None => return,
-        Some(Deployed::Unknown(reason)) => Deployed::Unknown(reason),
-        Some(Deployed::Yes) => inherited.clone(),
-    };
-    let declared_type = resource.get("type").and_then(Node::as_str).unwrap_or("");
-    let full_type = match parent_type {
-        Some(parent) if !declared_type.contains('/') => format!("{parent}/{declared_type}"),
-        _ => declared_type.to_string(),
-    };
-
-    if full_type.eq_ignore_ascii_case(MANAGED_CLUSTERS) {
-        let name = match resource.get("name").and_then(Node::as_str) {
-            Some(name) => match classify_string(name) {
-                StringKind::Escaped => name[1..].to_string(),
-                _ => name.to_string(),
-            },
-            None => String::new(),
-        };
-        out.resources.push(DeployedResource {
-            resource_type: declared_type.to_string(),
-            name,
-            body: Value::literal(resource, file),
-            origin: Origin {
-                file,
-                span: resource.span,
-            },
-            deployed: deployed.clone(),
-        });
-    }
-
-    // Inline nested deployments carry a whole template.
-    if full_type.eq_ignore_ascii_case(DEPLOYMENTS) {
-        if let Some(nested) = resource
-            .get("properties")
-            .and_then(|p| p.get("template"))
-            .and_then(|t| t.get("resources"))
-        {
-            walk_resources(nested, None, &deployed, file, out);
-        }
-    }
-
-    // Child resources declared inside their parent.
-    if let Some(children) = resource.get("resources") {
-        walk_resources(children, Some(&full_type), &deployed, file, out);
-    }
-}
-
-/// `None` when the condition is literally false (the resource is not
-/// deployed), otherwise whether it is deployed.
-fn deployed_by_condition(resource: &Node, file: FileId) -> Option<Deployed> {
-    let Some(condition) = resource.get("condition") else {
-        return Some(Deployed::Yes);
-    };
-    match Value::literal(condition, file).kind {
-        Kind::Bool(false) => None,
-        Kind::String(s) if s.eq_ignore_ascii_case("false") => None,
-        Kind::Unknown(reason) => Some(Deployed::Unknown(format!(
-            "the resource is deployed only when its `condition` holds, and {reason}"
-        ))),
-        _ => Some(Deployed::Yes),
-    }
+/// Finds the AKS clusters a template deploys, evaluated with the values of
+/// `parameters` (a parameter file), or with the template's defaults.
+pub fn evaluate(template: Document<'_>, parameters: Option<Document<'_>>) -> Evaluation {
+    template::expand(template, parameters)
 }
 
 #[cfg(test)]
@@ -211,6 +96,7 @@ mod tests {
     #[test]
     fn finds_clusters_everywhere_they_can_be_declared() {
         let text = r#"{
+          "parameters": {"on": {"type": "bool"}},
           "resources": [
             {"type": "microsoft.containerservice/MANAGEDCLUSTERS", "name": "a"},
             {"type": "Microsoft.ContainerService/managedClusters", "name": "ref", "existing": true},

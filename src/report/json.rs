@@ -5,7 +5,7 @@ use std::io::Write;
 
 use serde::Serialize;
 
-use crate::findings::{Level, Outcome, Report};
+use crate::findings::{ErrorReport, Level, Outcome, Report};
 
 pub const VERSION: u32 = 1;
 
@@ -15,6 +15,8 @@ struct JsonReport<'a> {
     version: u32,
     resources: Vec<JsonResource<'a>>,
     errors: Vec<JsonError<'a>>,
+    /// Added in version 1: what was not followed; never fails a run.
+    notices: Vec<JsonError<'a>>,
 }
 
 #[derive(Serialize)]
@@ -54,6 +56,17 @@ struct JsonError<'a> {
     message: &'a str,
 }
 
+impl<'a> From<&'a ErrorReport> for JsonError<'a> {
+    fn from(e: &'a ErrorReport) -> Self {
+        JsonError {
+            file: &e.file,
+            line: e.line,
+            column: e.column,
+            message: &e.message,
+        }
+    }
+}
+
 pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     let doc = JsonReport {
         version: VERSION,
@@ -85,16 +98,8 @@ pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
                     .collect(),
             })
             .collect(),
-        errors: report
-            .errors
-            .iter()
-            .map(|e| JsonError {
-                file: &e.file,
-                line: e.line,
-                column: e.column,
-                message: &e.message,
-            })
-            .collect(),
+        errors: report.errors.iter().map(JsonError::from).collect(),
+        notices: report.notices.iter().map(JsonError::from).collect(),
     };
     serde_json::to_writer_pretty(&mut *out, &doc)?;
     writeln!(out)

@@ -96,10 +96,13 @@ pub fn build(report: &Report) -> Sarif {
         })
         .collect();
 
-    let notifications: Vec<Notification> = report
+    let levelled = report
         .errors
         .iter()
-        .map(|e| {
+        .map(|e| (e, "error"))
+        .chain(report.notices.iter().map(|e| (e, "warning")));
+    let notifications: Vec<Notification> = levelled
+        .map(|(e, level)| {
             let location = if e.line == 0 {
                 PhysicalLocation::builder()
                     .artifact_location(artifact(&e.file))
@@ -116,7 +119,7 @@ pub fn build(report: &Report) -> Sarif {
                     .build()
             };
             Notification::builder()
-                .level(json!("error"))
+                .level(json!(level))
                 .message(Message::from(e.message.as_str()))
                 .locations(vec![Location::builder()
                     .physical_location(location)

@@ -162,7 +162,19 @@ pub fn render(report: &Report, out: &mut dyn Write, styled: bool) -> std::io::Re
             clean(&e.message)
         )?;
     }
-    if !report.errors.is_empty() {
+    for n in &report.notices {
+        writeln!(
+            out,
+            "{}{} {}:{}:{}: {}",
+            paint(p.note, "note"),
+            paint(p.bold, ":"),
+            clean(&n.file),
+            n.line,
+            n.column,
+            clean(&n.message)
+        )?;
+    }
+    if !report.errors.is_empty() || !report.notices.is_empty() {
         writeln!(out)?;
     }
 

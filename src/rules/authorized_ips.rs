@@ -5,7 +5,7 @@
 //! (`cluster_config.rs`). Documentation: `docs/Azure.AKS.AuthorizedIPs.md`.
 
 use crate::evaluate::{shorten, Deployed, DeployedResource, Kind, Origin, Value};
-use crate::findings::{Finding, Level, Outcome};
+use crate::findings::{Finding, Level, Outcome, Related};
 
 use super::{cluster_config, ranges, AUTHORIZED_IPS, INVALID_RANGE, PRIVATE_CLUSTER};
 
@@ -124,6 +124,7 @@ pub fn judge(resource: &DeployedResource, settings: &RuleSettings) -> Judgement 
                          ranges on a private cluster: remove `{property_path}`"
                     ),
                 ));
+                point_back_at_the_cluster(resource, &mut findings);
                 Judgement {
                     outcome: Outcome::Fail,
                     reason: None,
@@ -201,6 +202,8 @@ pub fn judge(resource: &DeployedResource, settings: &RuleSettings) -> Judgement 
     }
     cluster_config::check_node_public_ips(&cluster, properties, &mut findings);
 
+    point_back_at_the_cluster(resource, &mut findings);
+
     let outcome = if findings.iter().any(|f| f.level() == Level::Error) {
         Outcome::Fail
     } else if !unknowns.is_empty() {
@@ -271,4 +274,67 @@ pub(super) fn display_name(name: &str) -> String {
     } else {
         format!("`{}`", shorten(name, 80))
     }
+}
+
+/// A finding points at the value to change. When that value was written
+/// outside the cluster (a parameter file, a default, a variable), the place in
+/// the cluster that pulls it in is added as a related location, so the reader
+/// sees how the value got there.
+fn point_back_at_the_cluster(resource: &DeployedResource, findings: &mut [Finding]) {
+    let inside = |o: Origin| {
+        o.file == resource.origin.file
+            && resource.origin.span.start <= o.span.start
+            && o.span.end <= resource.origin.span.end
+    };
+    for finding in findings.iter_mut() {
+        if inside(finding.primary) {
+            continue;
+        }
+        let path = property_path_of(finding.rule.id);
+        if let Some((site, written_path, is_expression)) = written_site(&resource.written, path) {
+            let how = if is_expression {
+                "through the expression here"
+            } else {
+                "here"
+            };
+            finding.related.push(Related {
+                origin: site,
+                message: format!("the cluster's `{written_path}` takes this value {how}"),
+            });
+        }
+    }
+}
+
+/// The property of the cluster each rule judges.
+fn property_path_of(rule_id: &str) -> &'static [&'static str] {
+    match rule_id {
+        "Azure.AKS.AuthorizedIPs.BasicLoadBalancer" => {
+            &["properties", "networkProfile", "loadBalancerSku"]
+        }
+        "Azure.AKS.AuthorizedIPs.NodePublicIP" => &["properties", "agentPoolProfiles"],
+        _ => &["properties", "apiServerAccessProfile", "authorizedIPRanges"],
+    }
+}
+
+/// The deepest property along `path` that is written in the declaration: its
+/// value's place, the path to it, and whether it is an expression.
+fn written_site(written: &Value, path: &[&str]) -> Option<(Origin, String, bool)> {
+    let mut current = written;
+    let mut found = None;
+    let mut walked: Vec<&str> = Vec::new();
+    for key in path {
+        let Some(property) = current.property(key) else {
+            break;
+        };
+        walked.push(key);
+        let is_expression = property.value.unknown_reason().is_some();
+        if let Some(origin) = property.value.origin {
+            found = Some((origin, walked.join("."), is_expression));
+        }
+        if is_expression {
+            break;
+        }
+        current = &property.value;
+    }
+    found
 }

@@ -176,7 +176,7 @@ fn keys(value: &serde_json::Value) -> Vec<&str> {
 fn json_output_follows_the_version_1_contract() {
     let (code, json) = run_json(&fixtures(), &["scan", "report"]);
     assert_eq!(code, 2, "report/ holds a broken template");
-    assert_eq!(keys(&json), ["version", "resources", "errors"]);
+    assert_eq!(keys(&json), ["version", "resources", "errors", "notices"]);
     assert_eq!(json["version"], 1);
 
     let resources = json["resources"].as_array().expect("resources");
@@ -229,7 +229,7 @@ fn json_output_follows_the_version_1_contract() {
     assert!(resources[2]["parameterFile"].is_null());
     assert!(resources[2]["reason"]
         .as_str()
-        .is_some_and(|r| r.contains("[parameters('ranges')]")));
+        .is_some_and(|r| r.contains("parameter `ranges` has no value")));
 
     let errors = json["errors"].as_array().expect("errors");
     assert_eq!(errors.len(), 1);

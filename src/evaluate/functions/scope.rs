@@ -16,9 +16,13 @@ use crate::evaluate::value::Value;
 /// | subscription display name | `subscription` |
 /// | tenant id | `00000000-0000-0000-0000-000000000000` |
 /// | resource group name | `resource-group` |
-/// | location | `westus` |
+/// | location | none: Unknown (see below) |
 /// | deployment name | `deployment` |
 /// | management group | `management-group` |
+///
+/// The location is not given a placeholder: templates use it as a lookup
+/// key (`variables('regionNames')[resourceGroup().location]`), and a made-up
+/// region turns into a made-up error. It is Unknown, with a reason.
 ///
 /// `environment()` describes the public cloud (`AzureCloud`), whose values
 /// are real. `deployment().properties.templateLink` is Unknown: it exists
@@ -29,7 +33,8 @@ pub struct Scope {
     pub subscription_name: String,
     pub tenant_id: String,
     pub resource_group: String,
-    pub location: String,
+    /// `None`: Unknown, the default (see above).
+    pub location: Option<String>,
     pub deployment_name: String,
     pub management_group: String,
 }
@@ -41,7 +46,7 @@ impl Default for Scope {
             subscription_name: "subscription".into(),
             tenant_id: "00000000-0000-0000-0000-000000000000".into(),
             resource_group: "resource-group".into(),
-            location: "westus".into(),
+            location: None,
             deployment_name: "deployment".into(),
             management_group: "management-group".into(),
         }
@@ -50,6 +55,16 @@ impl Default for Scope {
 
 fn s(v: &str) -> Value {
     string(v)
+}
+
+/// The deployment's location: given by the scope when known, else Unknown.
+fn location(scope: &Scope) -> Value {
+    match &scope.location {
+        Some(l) => s(l),
+        None => unknown(
+            "the location of the resource group (or deployment) is known only during the deployment",
+        ),
+    }
 }
 
 fn resource_group(scope: &Scope) -> Value {
@@ -63,7 +78,7 @@ fn resource_group(scope: &Scope) -> Value {
         ),
         ("name".into(), s(&scope.resource_group)),
         ("type".into(), s("Microsoft.Resources/resourceGroups")),
-        ("location".into(), s(&scope.location)),
+        ("location".into(), location(scope)),
         ("tags".into(), object(vec![])),
         (
             "properties".into(),
@@ -104,7 +119,7 @@ fn deployment(scope: &Scope) -> Value {
         ),
         ("name".into(), s(&scope.deployment_name)),
         ("type".into(), s("Microsoft.Resources/deployments")),
-        ("location".into(), s(&scope.location)),
+        ("location".into(), location(scope)),
         (
             "properties".into(),
             object(vec![
