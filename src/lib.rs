@@ -168,10 +168,12 @@ pub fn scan(options: &ScanOptions) -> Report {
             for resource in &evaluation.resources {
                 let judgement = rules::judge(resource, &options.settings);
                 let line = position(&files, resource.origin).0.line;
+                // The name as written, not as evaluated: one template location
+                // keeps one fingerprint whatever the parameter file or copy.
                 let identity = format!(
                     "{}/{}",
                     resource.resource_type.to_ascii_lowercase(),
-                    resource.name
+                    resource.declared_name
                 );
                 resources.push(ResourceReport {
                     file: template.display.clone(),
