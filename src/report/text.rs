@@ -233,19 +233,25 @@ pub fn render(report: &Report, out: &mut dyn Write, styled: bool) -> std::io::Re
     )?;
     writeln!(
         out,
-        "  Findings: {}, {}, {}. {} could not be scanned.",
+        "  Findings: {}, {}, {}.",
         plural(count(Level::Error), "error"),
         plural(count(Level::Warning), "warning"),
         plural(count(Level::Note), "note"),
-        plural(report.errors.len(), "file or path"),
-    )
+    )?;
+    if !report.errors.is_empty() || !report.notices.is_empty() {
+        writeln!(
+            out,
+            "  Problems: {} (a file or path that could not be read, parsed or evaluated), {}.",
+            plural(report.errors.len(), "error"),
+            plural(report.notices.len(), "notice"),
+        )?;
+    }
+    Ok(())
 }
 
 fn plural(n: usize, noun: &str) -> String {
     if n == 1 {
         format!("1 {noun}")
-    } else if let Some(stem) = noun.strip_suffix(" or path") {
-        format!("{n} {stem}s or paths")
     } else {
         format!("{n} {noun}s")
     }
