@@ -689,7 +689,10 @@ impl<'t> Frame<'t> {
             return;
         };
         if !inner {
+            // Same names, one level deeper: the depth limit counts it too.
+            self.depth += 1;
             self.walk_resources(resources, None, deployed, out, budget);
+            self.depth -= 1;
             return;
         }
         let mut supplied = HashMap::new();

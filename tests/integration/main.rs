@@ -8,10 +8,13 @@
 //! - `snapshots`: each renderer on one shared fixture set (`tests/snapshots/`);
 //! - `sarif`: SARIF against the 2.1.0 schema and GitHub code scanning's needs;
 //! - `hostile`: huge, deeply nested, non-UTF-8 and UTF-16 files;
+//! - `engine`: the template expansion engine, construct by construct, on
+//!   `tests/fixtures/engine/`;
 //! - `corpus`: the shared corpus of real templates, when it is present.
 
 mod cli;
 mod corpus;
+mod engine;
 mod hostile;
 mod sarif;
 mod scan;

@@ -7,12 +7,13 @@ use aks_authorized_ips::cli::Format;
 use aks_authorized_ips::rules::RULES;
 use serde_json::Value;
 
+use crate::scan::CORE_FOLDERS;
 use crate::util::{manifest_dir, render, scan_fixtures};
 
 /// SARIF for the whole fixture tree: every finding kind, parameter-file
 /// evaluations, unknowns and two broken templates.
 fn fixture_sarif() -> Value {
-    let report = scan_fixtures(&["."]);
+    let report = scan_fixtures(CORE_FOLDERS);
     serde_json::from_str(&render(&report, Format::Sarif)).expect("SARIF is JSON")
 }
 
