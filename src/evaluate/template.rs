@@ -70,6 +70,8 @@ pub fn expand(template: Document<'_>, parameters: Option<Document<'_>>) -> Evalu
 
 /// A value given for a parameter from outside the template.
 struct Supplied {
+    /// The name as written where the value was given.
+    name: String,
     value: Value,
     /// Set for parameter-file values, which are checked against the declared type.
     from_file: bool,
@@ -109,6 +111,7 @@ fn parameter_file_values(doc: Document<'_>, out: &mut Evaluation) -> HashMap<Str
         values.insert(
             m.key.to_ascii_lowercase(),
             Supplied {
+                name: m.key.clone(),
                 value,
                 from_file: true,
             },
@@ -190,15 +193,42 @@ impl<'t> Frame<'t> {
                         ParamState::Resolved(Value::new(Kind::Null, None))
                     }
                     None => ParamState::Resolved(Value::unknown(
-                        format!(
-                            "parameter `{}` has no value: give it in a parameter file, or a defaultValue in the template",
-                            m.key
-                        ),
+                        if depth == 0 {
+                            format!(
+                                "parameter `{}` has no value: give it in a parameter file, or a defaultValue in the template",
+                                m.key
+                            )
+                        } else {
+                            format!(
+                                "parameter `{}` of a nested template has no value: pass it in the deployment's `parameters`, or give it a defaultValue",
+                                m.key
+                            )
+                        },
                         Some(frame.origin(m.key_span)),
                     )),
                 },
             };
             frame.params.insert(key, (m.key.clone(), state));
+        }
+        // Azure rejects a deployment that sets a parameter the template does
+        // not declare.
+        let mut undeclared: Vec<Supplied> = supplied.into_values().collect();
+        undeclared.sort_by(|a, b| a.name.cmp(&b.name));
+        for given in undeclared {
+            let name = &given.name;
+            if let Some(origin) = given.value.origin {
+                let from = if given.from_file {
+                    "the parameter file"
+                } else {
+                    "the deployment"
+                };
+                out.errors.push(EvalError {
+                    origin,
+                    message: format!(
+                        "{from} sets parameter `{name}`, which the template does not declare; Azure rejects the deployment"
+                    ),
+                });
+            }
         }
         if let Some(vars) = template.get("variables").and_then(Node::as_object) {
             for m in vars {
@@ -717,6 +747,7 @@ impl<'t> Frame<'t> {
             supplied.insert(
                 m.key.to_ascii_lowercase(),
                 Supplied {
+                    name: m.key.clone(),
                     value,
                     from_file: false,
                 },

@@ -886,3 +886,34 @@ proptest! {
         }
     }
 }
+
+// --- parameters that do not match the template ------------------------------
+
+#[test]
+fn a_parameter_file_setting_an_undeclared_parameter_is_an_error_at_its_value() {
+    let report = scan_fixtures(&["engine/params/undeclared"]);
+    assert_eq!(report.errors.len(), 1, "{:#?}", report.errors);
+    assert_error_at(
+        &report,
+        "engine/params/undeclared/main.parameters.json",
+        6,
+        30,
+        "sets parameter `clusterSku`, which the template does not declare",
+    );
+    // The declared parameters are still used: the cluster itself passes.
+    assert_outcome(cluster(&report, "aks-undeclared"), Outcome::Pass);
+}
+
+#[test]
+fn a_nested_template_parameter_without_value_says_to_pass_it_in_the_deployment() {
+    let report = scan_fixtures(&["engine/nested/missing-inner"]);
+    assert_no_errors(&report);
+    let r = cluster(&report, "aks-missing-inner");
+    assert_outcome(r, Outcome::Unknown);
+    let why = reason(r);
+    assert!(
+        why.contains("parameter `ranges` of a nested template has no value"),
+        "{why}"
+    );
+    assert!(why.contains("deployment's `parameters`"), "{why}");
+}
