@@ -16,6 +16,7 @@ mod cli;
 mod corpus;
 mod engine;
 mod hostile;
+mod realworld;
 mod sarif;
 mod scan;
 mod snapshots;
