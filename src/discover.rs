@@ -8,6 +8,7 @@ use std::path::{Component, Path, PathBuf};
 
 use glob::{MatchOptions, Pattern};
 
+use crate::parse::json::Outline;
 use crate::parse::Node;
 
 /// How `--include`/`--exclude` patterns match: `*` stays inside one folder,
@@ -121,6 +122,32 @@ pub enum FileKind {
     Other,
 }
 
+/// What [`classify`] reads: a file parsed with
+/// [`crate::parse::json::parse_outline`] and this outline classifies as it
+/// would parsed whole.
+pub const CLASSIFY_OUTLINE: &[Outline] = &[
+    Outline {
+        key: "$schema",
+        keep: &[],
+    },
+    Outline {
+        key: "metadata",
+        keep: &[
+            Outline {
+                key: "template",
+                keep: &[],
+            },
+            Outline {
+                key: "_generator",
+                keep: &[Outline {
+                    key: "name",
+                    keep: &[],
+                }],
+            },
+        ],
+    },
+];
+
 /// Classifies a parsed file. The schema is matched loosely: any dated
 /// version, any host, with or without `#`, in any case.
 pub fn classify(root: &Node) -> FileKind {
@@ -163,22 +190,37 @@ pub fn names_deployment_schema(text: &[u8]) -> bool {
 
 /// ASCII case-insensitive substring search; `needle` must be lowercase.
 pub fn contains_ignore_ascii_case(haystack: &[u8], needle: &[u8]) -> bool {
-    let Some((&first, rest)) = needle.split_first() else {
+    // Lower-casing a block at a time and searching it with memchr's vector
+    // search beats stopping at every occurrence of a letter of the needle,
+    // as common as `m` or `d` in a template.
+    const BLOCK: usize = 4096;
+    if needle.is_empty() {
         return true;
-    };
-    let upper = first.to_ascii_uppercase();
-    let mut from = 0;
-    while let Some(i) = memchr::memchr2(first, upper, &haystack[from..]) {
-        let at = from + i + 1;
-        if haystack
-            .get(at..at + rest.len())
-            .is_some_and(|w| w.eq_ignore_ascii_case(rest))
-        {
+    }
+    if needle.len() > BLOCK {
+        return haystack
+            .windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle));
+    }
+    let finder = memchr::memmem::Finder::new(needle);
+    let mut lower = [0u8; BLOCK];
+    let mut start = 0;
+    loop {
+        let end = haystack.len().min(start + BLOCK);
+        let block = &haystack[start..end];
+        let lower = &mut lower[..block.len()];
+        for (l, b) in lower.iter_mut().zip(block) {
+            *l = b.to_ascii_lowercase();
+        }
+        if finder.find(lower).is_some() {
             return true;
         }
-        from = at;
+        if end == haystack.len() {
+            return false;
+        }
+        // Blocks overlap so that a match across their border is seen.
+        start = end + 1 - needle.len();
     }
-    false
 }
 
 /// Links parameter files to templates. `templates` and `parameters` are
@@ -374,6 +416,38 @@ mod tests {
     }
 
     #[test]
+    fn the_outline_classifies_as_the_whole_tree() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut dirs = vec![root.join("tests/fixtures"), root.join("examples")];
+        let mut texts: Vec<String> = [
+            r#"{"$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentParameters.json#", "METADATA": {"Template": "a.json"}, "metadata": {"template": "b.json"}}"#,
+            r#"{"\u0024schema": "deploymentTemplate.json", "metadata": {"_generator": {"name": "Bicep"}}, "$Schema": "x"}"#,
+            r#"{"$schema": "deploymentTemplate.json", "metadata": {"_generator": [{"name": "bicep"}]}}"#,
+        ]
+        .map(String::from)
+        .to_vec();
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).expect("fixture folder") {
+                let path = entry.expect("fixture entry").path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if let Ok(text) = std::fs::read_to_string(&path) {
+                    texts.push(text);
+                }
+            }
+        }
+        for text in &texts {
+            let Ok(whole) = parse(text) else { continue };
+            let outline = crate::parse::json::parse_outline(text, CLASSIFY_OUTLINE);
+            assert_eq!(
+                classify(&outline.expect("outline")),
+                classify(&whole),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
     fn links_parameter_files() {
         let templates = ["infra/main.json", "infra/aks/cluster.json", "x.jsonc"];
         let params = [
@@ -418,5 +492,21 @@ mod tests {
             b"deploymenttemplate.json"
         ));
         assert!(contains_ignore_ascii_case(b"ddeploy", b"deploy"));
+        assert!(contains_ignore_ascii_case(b"", b""));
+        assert!(!contains_ignore_ascii_case(b"", b"x"));
+        // Matches across the border of the blocks searched one at a time.
+        for at in [0, 4080, 4090, 4095, 4096, 8190, 9000] {
+            let mut text = vec![b'm'; 9100];
+            text[at..at + 15].copy_from_slice(b"ManagedClusters");
+            assert!(
+                contains_ignore_ascii_case(&text, b"managedclusters"),
+                "{at}"
+            );
+            text[at + 14] = b'.';
+            assert!(
+                !contains_ignore_ascii_case(&text, b"managedclusters"),
+                "{at}"
+            );
+        }
     }
 }

@@ -53,21 +53,30 @@ impl ScanOptions {
 struct SourceFile {
     display: String,
     text: String,
+    /// The whole tree for a template that may declare a cluster; for other
+    /// files, only what `classify` reads until [`SourceFile::parse_whole`].
     root: Node,
     kind: FileKind,
     /// Whether the text mentions `managedClusters`; when not, the template
-    /// declares no cluster, and only its top levels were kept.
+    /// declares no cluster, and only its outline was kept.
     has_cluster: bool,
     lines: OnceLock<LineIndex>,
 }
 
-/// Levels `classify` reads: `$schema`, `metadata.template`,
-/// `metadata._generator.name`.
-const CLASSIFY_DEPTH: usize = 3;
-
 impl SourceFile {
     fn lines(&self) -> &LineIndex {
         self.lines.get_or_init(|| LineIndex::new(&self.text))
+    }
+
+    /// Builds the whole tree of a file loaded in outline. Loading checked
+    /// the whole text with the same rules, so this parse cannot fail.
+    fn parse_whole(&mut self) {
+        if self.has_cluster {
+            return; // loaded whole
+        }
+        if let Ok(root) = parse::parse(&self.text) {
+            self.root = root;
+        }
     }
 }
 
@@ -136,6 +145,16 @@ pub fn scan(options: &ScanOptions) -> Report {
         match link {
             Some(t) => parameter_files_of[*t].push(parameter_ids[p]),
             None => stats.unlinked_parameter_files += 1,
+        }
+    }
+
+    // Parameter files were read only in outline: build the trees of those
+    // that a cluster's evaluation reads.
+    for (t, &template_id) in template_ids.iter().enumerate() {
+        if files[template_id].has_cluster {
+            for &p in &parameter_files_of[t] {
+                files[p].parse_whole();
+            }
         }
     }
 
@@ -323,16 +342,15 @@ fn load(candidate: &Candidate) -> Loaded {
     if !discover::names_deployment_schema(text.as_bytes()) {
         return Loaded::NotOurs;
     }
-    // Only templates that can declare a cluster, and parameter files, need
-    // their whole tree; for the rest the top levels classify the file, and
-    // the parse still checks all of it, so a broken file is still an error.
+    // Only templates that can declare a cluster need their whole tree now
+    // (parameter files' trees are built in `scan` when a cluster needs them);
+    // for the rest the values `classify` reads are enough, and the outline
+    // parse still checks all of the text, so a broken file is still an error.
     let has_cluster = discover::may_declare_cluster(&text);
-    let needs_tree = has_cluster
-        || discover::contains_ignore_ascii_case(text.as_bytes(), b"deploymentparameters.json");
-    let parsed = if needs_tree {
+    let parsed = if has_cluster {
         parse::parse(&text)
     } else {
-        parse::json::parse_shallow(&text, CLASSIFY_DEPTH)
+        parse::json::parse_outline(&text, discover::CLASSIFY_OUTLINE)
     };
     let root = match parsed {
         Ok(root) => root,

@@ -31,19 +31,11 @@ impl LineIndex {
     pub fn new(text: &str) -> Self {
         let bytes = text.as_bytes();
         let mut starts = vec![0];
-        let mut i = 0;
-        while i < bytes.len() {
-            match bytes[i] {
-                b'\n' => starts.push(i + 1),
-                b'\r' => {
-                    if bytes.get(i + 1) == Some(&b'\n') {
-                        i += 1;
-                    }
-                    starts.push(i + 1);
-                }
-                _ => {}
+        for i in memchr::memchr2_iter(b'\n', b'\r', bytes) {
+            // The `\r` of a `\r\n` is left to its `\n`.
+            if bytes[i] == b'\n' || bytes.get(i + 1) != Some(&b'\n') {
+                starts.push(i + 1);
             }
-            i += 1;
         }
         LineIndex { starts }
     }
@@ -141,5 +133,8 @@ mod tests {
         assert_eq!(idx.line_text(text, 2), "çd");
         assert_eq!(idx.line_text(text, 4), "f");
         assert_eq!(idx.line_text(text, 9), "");
+        let breaks = "a\n\r\n\r\rb\r\n";
+        let idx = LineIndex::new(breaks);
+        assert_eq!(idx.starts, [0, 2, 4, 5, 6, 9]);
     }
 }
