@@ -123,6 +123,60 @@ pub struct FindingReport {
     pub related: Vec<RelatedReport>,
     /// Stable across edits elsewhere in the file: no line numbers in it.
     pub fingerprint: String,
+    /// How to fix it, as edits, when the tool knows.
+    pub fix: Option<Fix>,
+    /// Set when a configuration, `ps-rule.yaml` or the template itself
+    /// suppresses the finding: it stays visible but never fails the run.
+    pub suppression: Option<Suppression>,
+}
+
+/// Whether applying a fix can change what else is deployed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Safety {
+    /// Cannot change which addresses reach the API server.
+    Safe,
+    /// Changes access: a person must choose the values.
+    Unsafe,
+}
+
+/// A fix: byte-range edits on the file the user must change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Fix {
+    /// One line: what the fix does.
+    pub description: String,
+    pub safety: Safety,
+    /// Non-overlapping edits, in one file or several, sorted by file and start.
+    pub edits: Vec<Edit>,
+}
+
+/// Replace bytes `start..end` of `file` with `replacement`. `region` is the
+/// same range as lines and columns, for SARIF and diffs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Edit {
+    pub file: String,
+    pub start: usize,
+    pub end: usize,
+    pub region: Region,
+    pub replacement: String,
+}
+
+/// Where a suppression came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SuppressionSource {
+    /// `.aks-authorized-ips.yaml` or `--config`.
+    Config,
+    /// PSRule's `ps-rule.yaml`.
+    PsRule,
+    /// The resource's own `metadata` in the template.
+    Template,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Suppression {
+    pub source: SuppressionSource,
+    pub justification: String,
 }
 
 /// One cluster judged in one evaluation (a template alone, or a template

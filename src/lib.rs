@@ -442,6 +442,8 @@ fn concrete(
                 message: r.message.clone(),
             })
             .collect(),
+        fix: None,
+        suppression: None,
         fingerprint: fingerprint(
             finding.rule.id,
             template_path,
