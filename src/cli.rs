@@ -78,9 +78,16 @@ pub struct ScanArgs {
     #[arg(long, value_enum, default_value_t = FailOn::Error)]
     pub fail_on: FailOn,
 
-    /// Azure.AKS.AuthorizedIPs.Broad flags ranges wider than this prefix length.
-    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u8).range(1..=32))]
-    pub broad_prefix: u8,
+    /// Azure.AKS.AuthorizedIPs.Broad flags ranges wider than this prefix length
+    /// [default: the config file's broadPrefix, else 8].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=32))]
+    pub broad_prefix: Option<u8>,
+
+    /// Read the configuration from FILE instead of .aks-authorized-ips.yaml in
+    /// the scanned root (the first PATH when it is a folder, else the current
+    /// directory).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -138,14 +145,23 @@ fn parse_globs(patterns: &[String], flag: &str) -> anyhow::Result<Vec<Pattern>> 
 }
 
 fn scan(args: ScanArgs) -> anyhow::Result<i32> {
+    // A bad configuration stops the run before scanning, like a bad argument.
+    let config = crate::config::load(
+        &crate::config::scanned_root(&args.paths),
+        args.config.as_deref(),
+    )?;
     let mut options = ScanOptions::new(args.paths);
     options.filters = Filters {
         include: parse_globs(&args.include, "--include")?,
         exclude: parse_globs(&args.exclude, "--exclude")?,
     };
     options.settings = RuleSettings {
-        broad_prefix: args.broad_prefix,
+        broad_prefix: args
+            .broad_prefix
+            .or(config.broad_prefix)
+            .unwrap_or(RuleSettings::default().broad_prefix),
     };
+    options.config = config;
     let report = crate::scan(&options);
 
     match &args.output {

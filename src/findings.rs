@@ -5,14 +5,14 @@
 //! repo-relative paths, lines and columns, so reporters never need the
 //! source text again and never re-evaluate anything.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::evaluate::Origin;
 use crate::rules::Rule;
 
 /// How serious a finding is. Ordered from least to most serious.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
     Note,
@@ -173,6 +173,17 @@ pub enum SuppressionSource {
     Template,
 }
 
+impl SuppressionSource {
+    /// Where the suppression was written, for the terminal.
+    pub fn describe(self) -> &'static str {
+        match self {
+            SuppressionSource::Config => "the configuration",
+            SuppressionSource::PsRule => "ps-rule.yaml",
+            SuppressionSource::Template => "the template's metadata",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Suppression {
     pub source: SuppressionSource,
@@ -221,6 +232,8 @@ pub struct Report {
     /// What was not followed (templates linked by URI): shown, never failing.
     pub notices: Vec<ErrorReport>,
     pub stats: ScanStats,
+    /// The folder report paths are relative to (SARIF's `%SRCROOT%`).
+    pub base: Option<std::path::PathBuf>,
 }
 
 impl Report {
@@ -242,6 +255,12 @@ impl Report {
             match seen.get(&key) {
                 Some(&i) => {
                     let entry: &mut UniqueFinding<'_> = &mut out[i];
+                    // Suppressed through one parameter file only (a path
+                    // glob on it): the location still has a live finding.
+                    if entry.finding.suppression.is_some() && finding.suppression.is_none() {
+                        entry.finding = finding;
+                        entry.resource = resource;
+                    }
                     if let Some(p) = &resource.parameter_file {
                         if !entry.parameter_files.contains(&p.as_str()) {
                             entry.parameter_files.push(p);
@@ -272,9 +291,20 @@ impl Report {
         out
     }
 
-    /// The most serious level among all findings.
+    /// The most serious level among all findings that are not suppressed.
     pub fn worst_level(&self) -> Option<Level> {
-        self.findings().map(|(_, f)| f.level).max()
+        self.findings()
+            .filter(|(_, f)| f.suppression.is_none())
+            .map(|(_, f)| f.level)
+            .max()
+    }
+
+    /// Unique findings that are suppressed.
+    pub fn suppressed_count(&self) -> usize {
+        self.unique_findings()
+            .iter()
+            .filter(|u| u.finding.suppression.is_some())
+            .count()
     }
 
     pub fn count_outcome(&self, outcome: Outcome) -> usize {

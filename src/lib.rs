@@ -5,6 +5,7 @@
 //! [`discover`] → [`parse`] → [`evaluate`] → [`rules`] → [`findings`] → [`report`].
 
 pub mod cli;
+pub mod config;
 pub mod discover;
 pub mod evaluate;
 pub mod findings;
@@ -35,6 +36,8 @@ pub struct ScanOptions {
     pub settings: RuleSettings,
     /// Threads that read and parse files; 0 means one per core.
     pub threads: usize,
+    /// Rules turned off or relevelled, and suppressions (see [`config`]).
+    pub config: config::Config,
 }
 
 impl ScanOptions {
@@ -45,6 +48,7 @@ impl ScanOptions {
             base: discover::report_base(),
             settings: RuleSettings::default(),
             threads: 0,
+            config: config::Config::default(),
         }
     }
 }
@@ -167,6 +171,9 @@ pub fn scan(options: &ScanOptions) -> Report {
             eval_notices.extend(evaluation.notices);
             for resource in &evaluation.resources {
                 let judgement = rules::judge(resource, &options.settings);
+                let (in_template, problems) =
+                    config::template_suppression(&resource.written, resource.origin);
+                eval_errors.extend(problems);
                 let line = position(&files, resource.origin).0.line;
                 // The name as written, not as evaluated: one template location
                 // keeps one fingerprint whatever the parameter file or copy.
@@ -175,19 +182,29 @@ pub fn scan(options: &ScanOptions) -> Report {
                     resource.resource_type.to_ascii_lowercase(),
                     resource.declared_name
                 );
+                let mut findings: Vec<FindingReport> = judgement
+                    .findings
+                    .iter()
+                    .map(|f| concrete(&files, f, &template.display, &identity))
+                    .collect();
+                let mut paths = vec![template.display.as_str()];
+                paths.extend(parameter_id.map(|p| files[p].display.as_str()));
+                let fails = options.config.apply(
+                    &mut findings,
+                    in_template.as_ref(),
+                    &resource.name,
+                    &paths,
+                );
+                let (outcome, reason) = judgement.settle(fails);
                 resources.push(ResourceReport {
                     file: template.display.clone(),
                     parameter_file: parameter_id.map(|p| files[p].display.clone()),
                     name: resource.name.clone(),
                     resource_type: resource.resource_type.clone(),
                     line,
-                    outcome: judgement.outcome,
-                    reason: judgement.reason,
-                    findings: judgement
-                        .findings
-                        .iter()
-                        .map(|f| concrete(&files, f, &template.display, &identity))
-                        .collect(),
+                    outcome,
+                    reason,
+                    findings,
                 });
             }
         }
@@ -202,6 +219,7 @@ pub fn scan(options: &ScanOptions) -> Report {
         errors,
         notices,
         stats,
+        base: Some(options.base.clone()),
     }
 }
 

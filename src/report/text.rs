@@ -86,9 +86,14 @@ pub fn render(report: &Report, out: &mut dyn Write, styled: bool) -> std::io::Re
     for u in report.unique_findings() {
         let f = u.finding;
         let level = f.level.as_str();
+        let suppressed = if f.suppression.is_some() {
+            " (suppressed)"
+        } else {
+            ""
+        };
         writeln!(
             out,
-            "{}{} {}",
+            "{}{suppressed}{} {}",
             paint(p.level(f.level), &format!("{level}[{}]", f.rule_id)),
             paint(p.bold, ":"),
             paint(p.bold, &clean(&f.message))
@@ -132,6 +137,15 @@ pub fn render(report: &Report, out: &mut dyn Write, styled: bool) -> std::io::Re
                 "{pad} {} evaluated with: {}",
                 paint(p.gutter, "="),
                 clean(&u.parameter_files.join(", "))
+            )?;
+        }
+        if let Some(s) = &f.suppression {
+            writeln!(
+                out,
+                "{pad} {} suppressed in {}: {}",
+                paint(p.gutter, "="),
+                s.source.describe(),
+                clean(&s.justification)
             )?;
         }
         for r in &f.related {
@@ -204,7 +218,16 @@ pub fn render(report: &Report, out: &mut dyn Write, styled: bool) -> std::io::Re
     }
 
     let unique = report.unique_findings();
-    let count = |level: Level| unique.iter().filter(|u| u.finding.level == level).count();
+    let count = |level: Level| {
+        unique
+            .iter()
+            .filter(|u| u.finding.level == level && u.finding.suppression.is_none())
+            .count()
+    };
+    let suppressed = unique
+        .iter()
+        .filter(|u| u.finding.suppression.is_some())
+        .count();
     let s = &report.stats;
     let unlinked = if s.unlinked_parameter_files > 0 {
         format!(
@@ -233,10 +256,15 @@ pub fn render(report: &Report, out: &mut dyn Write, styled: bool) -> std::io::Re
     )?;
     writeln!(
         out,
-        "  Findings: {}, {}, {}.",
+        "  Findings: {}, {}, {}{}.",
         plural(count(Level::Error), "error"),
         plural(count(Level::Warning), "warning"),
         plural(count(Level::Note), "note"),
+        if suppressed > 0 {
+            format!(", {suppressed} suppressed")
+        } else {
+            String::new()
+        }
     )?;
     if !report.errors.is_empty() || !report.notices.is_empty() {
         writeln!(

@@ -29,14 +29,29 @@ pub struct Judgement {
     /// For `unknown`: which value decides and how to supply it.
     pub reason: Option<String>,
     pub findings: Vec<Finding>,
+    /// The outcome and reason when no error-level finding counts (the
+    /// configuration turned it off, lowered it or suppressed it): pass,
+    /// unknown, or not-applicable for a private cluster.
+    pub without_errors: (Outcome, Option<String>),
 }
 
 impl Judgement {
     fn unknown(reason: String) -> Self {
         Judgement {
             outcome: Outcome::Unknown,
-            reason: Some(reason),
+            reason: Some(reason.clone()),
             findings: Vec::new(),
+            without_errors: (Outcome::Unknown, Some(reason)),
+        }
+    }
+
+    /// The outcome once the configuration has been applied: `fails` tells
+    /// whether an error-level finding remains unsuppressed.
+    pub fn settle(&self, fails: bool) -> (Outcome, Option<String>) {
+        if fails {
+            (Outcome::Fail, None)
+        } else {
+            self.without_errors.clone()
         }
     }
 }
@@ -129,6 +144,7 @@ pub fn judge(resource: &DeployedResource, settings: &RuleSettings) -> Judgement 
                     outcome: Outcome::Fail,
                     reason: None,
                     findings,
+                    without_errors: (Outcome::NotApplicable, None),
                 }
             }
             RangesSetting::Unknown(reason) => Judgement::unknown(format!(
@@ -139,6 +155,7 @@ pub fn judge(resource: &DeployedResource, settings: &RuleSettings) -> Judgement 
                 outcome: Outcome::NotApplicable,
                 reason: None,
                 findings,
+                without_errors: (Outcome::NotApplicable, None),
             },
         };
     }
@@ -204,18 +221,21 @@ pub fn judge(resource: &DeployedResource, settings: &RuleSettings) -> Judgement 
 
     point_back_at_the_cluster(resource, &mut findings);
 
-    let outcome = if findings.iter().any(|f| f.level() == Level::Error) {
-        Outcome::Fail
-    } else if !unknowns.is_empty() {
-        Outcome::Unknown
+    let without_errors = if unknowns.is_empty() {
+        (Outcome::Pass, None)
     } else {
-        Outcome::Pass
+        (Outcome::Unknown, Some(unknowns.join("; ")))
     };
-    let reason = (outcome == Outcome::Unknown).then(|| unknowns.join("; "));
+    let (outcome, reason) = if findings.iter().any(|f| f.level() == Level::Error) {
+        (Outcome::Fail, None)
+    } else {
+        without_errors.clone()
+    };
     Judgement {
         outcome,
         reason,
         findings,
+        without_errors,
     }
 }
 

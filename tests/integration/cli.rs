@@ -176,7 +176,10 @@ fn keys(value: &serde_json::Value) -> Vec<&str> {
 fn json_output_follows_the_version_1_contract() {
     let (code, json) = run_json(&fixtures(), &["scan", "report"]);
     assert_eq!(code, 2, "report/ holds a broken template");
-    assert_eq!(keys(&json), ["version", "resources", "errors", "notices"]);
+    assert_eq!(
+        keys(&json),
+        ["version", "resources", "errors", "notices", "suppressedFindings"]
+    );
     assert_eq!(json["version"], 1);
 
     let resources = json["resources"].as_array().expect("resources");
@@ -213,9 +216,11 @@ fn json_output_follows_the_version_1_contract() {
                     "column",
                     "endLine",
                     "endColumn",
-                    "fingerprint"
+                    "fingerprint",
+                    "suppressed"
                 ]
             );
+            assert!(f["suppressed"].is_null(), "nothing is suppressed here");
             assert!(f["ruleId"]
                 .as_str()
                 .is_some_and(|id| id.starts_with("Azure.AKS.AuthorizedIPs")));
