@@ -10,6 +10,8 @@
 //! - `hostile`: huge, deeply nested, non-UTF-8 and UTF-16 files;
 //! - `engine`: the template expansion engine, construct by construct, on
 //!   `tests/fixtures/engine/`;
+//! - `suppressions`: the configuration file, `ps-rule.yaml` and template
+//!   metadata (rules off, levels, suppressions) through the binary;
 //! - `corpus`: the shared corpus of real templates, when it is present.
 
 mod cli;
@@ -20,4 +22,5 @@ mod realworld;
 mod sarif;
 mod scan;
 mod snapshots;
+mod suppressions;
 mod util;
