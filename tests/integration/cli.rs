@@ -178,7 +178,13 @@ fn json_output_follows_the_version_1_contract() {
     assert_eq!(code, 2, "report/ holds a broken template");
     assert_eq!(
         keys(&json),
-        ["version", "resources", "errors", "notices", "suppressedFindings"]
+        [
+            "version",
+            "resources",
+            "errors",
+            "notices",
+            "suppressedFindings"
+        ]
     );
     assert_eq!(json["version"], 1);
 
