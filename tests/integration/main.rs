@@ -10,10 +10,13 @@
 //! - `hostile`: huge, deeply nested, non-UTF-8 and UTF-16 files;
 //! - `engine`: the template expansion engine, construct by construct, on
 //!   `tests/fixtures/engine/`;
+//! - `docs`: the `rules` and `explain` commands, the rule docs, the generated
+//!   pages in `docs/rules/`;
 //! - `corpus`: the shared corpus of real templates, when it is present.
 
 mod cli;
 mod corpus;
+mod docs;
 mod engine;
 mod hostile;
 mod realworld;
