@@ -48,6 +48,10 @@ pub enum Command {
     /// Find ARM templates and parameter files under PATHs and judge every AKS cluster in them.
     #[command(after_help = EXAMPLES)]
     Scan(ScanArgs),
+    /// List every rule with its level and what it reports.
+    Rules(crate::explain::RulesArgs),
+    /// Print a rule's documentation: what it checks, why, and how to fix it.
+    Explain(crate::explain::ExplainArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -131,6 +135,8 @@ pub fn exit_code(report: &Report, fail_on: FailOn) -> i32 {
 pub fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         Command::Scan(args) => scan(args),
+        Command::Rules(args) => crate::explain::rules(args),
+        Command::Explain(args) => crate::explain::explain(args),
     }
 }
 

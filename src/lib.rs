@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod discover;
 pub mod evaluate;
+pub mod explain;
 pub mod findings;
 pub mod parse;
 pub mod report;

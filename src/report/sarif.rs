@@ -277,8 +277,8 @@ fn descriptor(rule: &Rule) -> ReportingDescriptor {
         )
         .help(
             MultiformatMessageString::builder()
-                .text(rule.help_markdown)
-                .markdown(rule.help_markdown)
+                .text(crate::rules::docs::plain_text(rule))
+                .markdown(crate::rules::docs::markdown(rule))
                 .build(),
         )
         .help_uri(if rule.reference.is_some() {

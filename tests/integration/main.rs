@@ -12,10 +12,13 @@
 //!   `tests/fixtures/engine/`;
 //! - `suppressions`: the configuration file, `ps-rule.yaml` and template
 //!   metadata (rules off, levels, suppressions) through the binary;
+//! - `docs`: the `rules` and `explain` commands, the rule docs, the generated
+//!   pages in `docs/rules/`;
 //! - `corpus`: the shared corpus of real templates, when it is present.
 
 mod cli;
 mod corpus;
+mod docs;
 mod engine;
 mod hostile;
 mod realworld;
