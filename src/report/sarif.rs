@@ -10,12 +10,13 @@ use std::io::Write;
 
 use serde_json::json;
 use serde_sarif::sarif::{
-    ArtifactLocation, Invocation, Location, Message, MultiformatMessageString, Notification,
-    PhysicalLocation, PropertyBag, Region, ReportingConfiguration, ReportingDescriptor,
-    Result as SarifResult, ResultLevel, Run, Sarif, Tool, ToolComponent,
+    ArtifactChange, ArtifactContent, ArtifactLocation, Invocation, Location, Message,
+    MultiformatMessageString, Notification, PhysicalLocation, PropertyBag, Region, Replacement,
+    ReportingConfiguration, ReportingDescriptor, Result as SarifResult, ResultLevel, Run, Sarif,
+    Tool, ToolComponent,
 };
 
-use crate::findings::{Level, Region as ReportRegion, Report};
+use crate::findings::{Fix, Level, Region as ReportRegion, Report, Safety};
 use crate::rules::{Rule, RULES};
 
 pub const SCHEMA_URI: &str =
@@ -86,13 +87,12 @@ pub fn build(report: &Report) -> Sarif {
                     .physical_location(physical(&f.region))
                     .build()])
                 .partial_fingerprints(fingerprints);
-            if related.is_empty() {
-                base.build()
-            } else {
-                let mut result = base.build();
+            let mut result = base.build();
+            if !related.is_empty() {
                 result.related_locations = Some(related);
-                result
             }
+            result.fixes = f.fix.as_ref().map(|fix| vec![sarif_fix(fix)]);
+            result
         })
         .collect();
 
@@ -199,6 +199,59 @@ fn descriptor(rule: &Rule) -> ReportingDescriptor {
                 .build(),
         )
         .properties(properties)
+        .build()
+}
+
+/// A fix as SARIF `fixes[]`: one artifact change per file, its edits as
+/// replacements (an insertion deletes an empty region), and the safety in
+/// the properties.
+fn sarif_fix(fix: &Fix) -> serde_sarif::sarif::Fix {
+    let mut changes: Vec<ArtifactChange> = Vec::new();
+    let mut files: Vec<&str> = fix.edits.iter().map(|e| e.file.as_str()).collect();
+    files.dedup();
+    for file in files {
+        let replacements: Vec<Replacement> = fix
+            .edits
+            .iter()
+            .filter(|e| e.file == file)
+            .map(|e| {
+                let r = &e.region;
+                Replacement::builder()
+                    .deleted_region(
+                        Region::builder()
+                            .start_line(i64::from(r.start_line))
+                            .start_column(i64::from(r.start_column))
+                            .end_line(i64::from(r.end_line))
+                            .end_column(i64::from(r.end_column))
+                            .build(),
+                    )
+                    .inserted_content(
+                        ArtifactContent::builder()
+                            .text(e.replacement.as_str())
+                            .build(),
+                    )
+                    .build()
+            })
+            .collect();
+        changes.push(
+            ArtifactChange::builder()
+                .artifact_location(artifact(file))
+                .replacements(replacements)
+                .build(),
+        );
+    }
+    let mut extra = BTreeMap::new();
+    extra.insert(
+        "safety".to_string(),
+        json!(match fix.safety {
+            Safety::Safe => "safe",
+            Safety::Unsafe => "unsafe",
+        }),
+    );
+    serde_sarif::sarif::Fix::builder()
+        .description(Message::from(fix.description.as_str()))
+        .artifact_changes(changes)
+        .properties(PropertyBag::builder().additional_properties(extra).build())
         .build()
 }
 
