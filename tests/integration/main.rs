@@ -10,11 +10,13 @@
 //! - `hostile`: huge, deeply nested, non-UTF-8 and UTF-16 files;
 //! - `engine`: the template expansion engine, construct by construct, on
 //!   `tests/fixtures/engine/`;
-//! - `corpus`: the shared corpus of real templates, when it is present.
+//! - `corpus`: the shared corpus of real templates, when it is present;
+//! - `fixes`: each fix applied, re-parsed and re-scanned, and `scan --fix`.
 
 mod cli;
 mod corpus;
 mod engine;
+mod fixes;
 mod hostile;
 mod realworld;
 mod sarif;
