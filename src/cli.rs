@@ -24,6 +24,7 @@ Examples:
   aks-authorized-ips scan infra/ --format sarif --output aks.sarif
   aks-authorized-ips scan --include 'infra/**/*.json' --exclude '*.generated.json'
   aks-authorized-ips scan --fail-on warning     also fail on warnings
+  aks-authorized-ips scan --fix                 apply the safe fixes in place
 
 Exit codes:
   0  no finding at or above --fail-on
@@ -92,6 +93,17 @@ pub struct ScanArgs {
     /// directory).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+
+    /// Apply the safe fixes (HostBits, Redundant) to the files in place, then
+    /// report the findings that remain. What changed is listed on stderr.
+    #[arg(long)]
+    pub fix: bool,
+
+    /// With --fix, also apply the unsafe fixes, which change who can reach
+    /// the API server (they write the placeholder 0.0.0.0/32: add your own
+    /// ranges before deploying).
+    #[arg(long, requires = "fix")]
+    pub unsafe_fixes: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -168,7 +180,11 @@ fn scan(args: ScanArgs) -> anyhow::Result<i32> {
             .unwrap_or(RuleSettings::default().broad_prefix),
     };
     options.config = config;
-    let report = crate::scan(&options);
+    let (report, fix_failed) = if args.fix {
+        fix_then_report(&options, args.unsafe_fixes)?
+    } else {
+        (crate::scan(&options), false)
+    };
 
     match &args.output {
         Some(path) => {
@@ -185,5 +201,19 @@ fn scan(args: ScanArgs) -> anyhow::Result<i32> {
             out.flush()?;
         }
     }
+    if fix_failed {
+        return Ok(EXIT_ERROR);
+    }
     Ok(exit_code(&report, args.fail_on))
+}
+
+/// `--fix`: applies the fixes, lists what changed on stderr, and returns the
+/// report of the fixed files and whether a file could not be fixed.
+fn fix_then_report(options: &ScanOptions, unsafe_too: bool) -> anyhow::Result<(Report, bool)> {
+    let run = crate::fix::scan_and_fix(options, unsafe_too);
+    let mut err = anstream::stderr();
+    crate::fix::write_summary(&run, &mut err)?;
+    err.flush()?;
+    let failed = !run.failed.is_empty();
+    Ok((run.report, failed))
 }

@@ -71,6 +71,8 @@ pub struct Finding {
     /// Tells apart findings of one rule on one cluster (the entry's text, the
     /// node pool's name); part of the fingerprint, so it must not hold lines.
     pub discriminator: String,
+    /// What to change, symbolically; the scan makes it edits (see [`crate::fix`]).
+    pub fix: Option<FixIntent>,
 }
 
 impl Finding {
@@ -81,7 +83,13 @@ impl Finding {
             primary,
             related: Vec::new(),
             discriminator: String::new(),
+            fix: None,
         }
+    }
+
+    pub fn with_fix(mut self, fix: Option<FixIntent>) -> Self {
+        self.fix = fix;
+        self
     }
 
     pub fn discriminator(mut self, d: impl Into<String>) -> Self {
@@ -148,6 +156,78 @@ pub struct Fix {
     pub safety: Safety,
     /// Non-overlapping edits, in one file or several, sorted by file and start.
     pub edits: Vec<Edit>,
+    /// The changed lines, for a diff in the terminal.
+    pub preview: Vec<Hunk>,
+}
+
+/// A fix as a rule sees it: values and their places, not text. The scan
+/// turns it into [`Edit`]s once it has the file's text, and drops it when the
+/// text at the place is not the literal the rule expects (an expression, a
+/// value shared through `concat`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FixIntent {
+    pub description: String,
+    pub safety: Safety,
+    pub change: Change,
+}
+
+/// The change a fix makes. Every place is in one file.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    /// Write the string `with` in place of the string literal at `at`, which
+    /// must read `expected`.
+    ReplaceString {
+        at: Origin,
+        expected: String,
+        with: String,
+    },
+    /// Drop the element at `entry` from the array literal at `list`, whose
+    /// elements must be exactly `elements`; `kept`, the element that makes it
+    /// redundant, must be a literal string of the same array.
+    RemoveElement {
+        list: Origin,
+        elements: Vec<Origin>,
+        entry: Origin,
+        kept: Origin,
+    },
+    /// Replace the value at `at` by an array of the strings `ranges`. The
+    /// value must be an array literal whose elements are exactly `elements`,
+    /// or `null` when `elements` is empty.
+    ReplaceWithList {
+        at: Origin,
+        elements: Vec<Origin>,
+        ranges: Vec<String>,
+    },
+    /// Insert the properties `keys` (each an object inside the one before,
+    /// the last one holding the array of `ranges`) as the first property of
+    /// the object literal at `object`, which must not have `keys[0]` yet.
+    InsertProperty {
+        object: Origin,
+        keys: Vec<&'static str>,
+        ranges: Vec<String>,
+    },
+}
+
+impl Change {
+    /// The place whose file the change edits.
+    pub fn origin(&self) -> Origin {
+        match self {
+            Change::ReplaceString { at, .. } | Change::ReplaceWithList { at, .. } => *at,
+            Change::RemoveElement { list, .. } => *list,
+            Change::InsertProperty { object, .. } => *object,
+        }
+    }
+}
+
+/// Lines of a file before and after a fix, for terminal output.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Hunk {
+    pub file: String,
+    /// 1-based number of the first line of `old` (where `new` goes when
+    /// `old` is empty).
+    pub start_line: u32,
+    pub old: Vec<String>,
+    pub new: Vec<String>,
 }
 
 /// Replace bytes `start..end` of `file` with `replacement`. `region` is the

@@ -10,6 +10,7 @@ pub mod discover;
 pub mod evaluate;
 pub mod explain;
 pub mod findings;
+pub mod fix;
 pub mod parse;
 pub mod report;
 pub mod rules;
@@ -435,6 +436,12 @@ fn region(files: &[SourceFile], origin: Origin) -> Region {
     }
 }
 
+/// Makes a rule's fix edits on the text of the file it changes.
+fn concrete_fix(files: &[SourceFile], intent: &findings::FixIntent) -> Option<findings::Fix> {
+    let file = files.get(intent.change.origin().file.0 as usize)?;
+    fix::concrete(intent, &file.text, &file.root, file.lines(), &file.display)
+}
+
 /// Makes a finding's locations concrete.
 fn concrete(
     files: &[SourceFile],
@@ -461,7 +468,10 @@ fn concrete(
                 message: r.message.clone(),
             })
             .collect(),
-        fix: None,
+        fix: finding
+            .fix
+            .as_ref()
+            .and_then(|intent| concrete_fix(files, intent)),
         suppression: None,
         fingerprint: fingerprint(
             finding.rule.id,

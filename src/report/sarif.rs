@@ -10,13 +10,13 @@ use std::io::Write;
 
 use serde_json::json;
 use serde_sarif::sarif::{
-    Artifact, ArtifactLocation, Invocation, Location, Message, MultiformatMessageString,
-    Notification, PhysicalLocation, PropertyBag, Region, ReportingConfiguration,
-    ReportingDescriptor, Result as SarifResult, ResultLevel, Run, RunAutomationDetails, Sarif,
-    Suppression as SarifSuppression, Tool, ToolComponent,
+    Artifact, ArtifactChange, ArtifactContent, ArtifactLocation, Invocation, Location, Message,
+    MultiformatMessageString, Notification, PhysicalLocation, PropertyBag, Region, Replacement,
+    ReportingConfiguration, ReportingDescriptor, Result as SarifResult, ResultLevel, Run,
+    RunAutomationDetails, Sarif, Suppression as SarifSuppression, Tool, ToolComponent,
 };
 
-use crate::findings::{Level, Region as ReportRegion, Report, SuppressionSource};
+use crate::findings::{Fix, Level, Region as ReportRegion, Report, Safety, SuppressionSource};
 use crate::rules::{Rule, RULES};
 
 pub const SCHEMA_URI: &str =
@@ -175,6 +175,7 @@ pub fn build(report: &Report) -> Sarif {
                     .justification(s.justification.as_str())
                     .build()]);
             }
+            result.fixes = f.fix.as_ref().map(|fix| vec![sarif_fix(fix, &mut table)]);
             result
         })
         .collect();
@@ -292,6 +293,59 @@ fn descriptor(rule: &Rule) -> ReportingDescriptor {
                 .build(),
         )
         .properties(properties)
+        .build()
+}
+
+/// A fix as SARIF `fixes[]`: one artifact change per file, its edits as
+/// replacements (an insertion deletes an empty region), and the safety in
+/// the properties.
+fn sarif_fix(fix: &Fix, table: &mut Artifacts) -> serde_sarif::sarif::Fix {
+    let mut changes: Vec<ArtifactChange> = Vec::new();
+    let mut files: Vec<&str> = fix.edits.iter().map(|e| e.file.as_str()).collect();
+    files.dedup();
+    for file in files {
+        let replacements: Vec<Replacement> = fix
+            .edits
+            .iter()
+            .filter(|e| e.file == file)
+            .map(|e| {
+                let r = &e.region;
+                Replacement::builder()
+                    .deleted_region(
+                        Region::builder()
+                            .start_line(i64::from(r.start_line))
+                            .start_column(i64::from(r.start_column))
+                            .end_line(i64::from(r.end_line))
+                            .end_column(i64::from(r.end_column))
+                            .build(),
+                    )
+                    .inserted_content(
+                        ArtifactContent::builder()
+                            .text(e.replacement.as_str())
+                            .build(),
+                    )
+                    .build()
+            })
+            .collect();
+        changes.push(
+            ArtifactChange::builder()
+                .artifact_location(table.location(file))
+                .replacements(replacements)
+                .build(),
+        );
+    }
+    let mut extra = BTreeMap::new();
+    extra.insert(
+        "safety".to_string(),
+        json!(match fix.safety {
+            Safety::Safe => "safe",
+            Safety::Unsafe => "unsafe",
+        }),
+    );
+    serde_sarif::sarif::Fix::builder()
+        .description(Message::from(fix.description.as_str()))
+        .artifact_changes(changes)
+        .properties(PropertyBag::builder().additional_properties(extra).build())
         .build()
 }
 

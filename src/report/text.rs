@@ -5,7 +5,7 @@ use std::io::Write;
 
 use anstyle::{AnsiColor, Style};
 
-use crate::findings::{Level, Outcome, Report};
+use crate::findings::{Fix, Level, Outcome, Report, Safety};
 
 struct Palette {
     error: Style,
@@ -15,6 +15,7 @@ struct Palette {
     gutter: Style,
     pass: Style,
     unknown: Style,
+    help: Style,
 }
 
 impl Palette {
@@ -29,6 +30,7 @@ impl Palette {
                 gutter: plain,
                 pass: plain,
                 unknown: plain,
+                help: plain,
             };
         }
         Palette {
@@ -39,6 +41,7 @@ impl Palette {
             gutter: AnsiColor::Blue.on_default().bold(),
             pass: AnsiColor::Green.on_default().bold(),
             unknown: AnsiColor::Magenta.on_default().bold(),
+            help: AnsiColor::Cyan.on_default().bold(),
         }
     }
 
@@ -159,6 +162,9 @@ pub fn render(report: &Report, out: &mut dyn Write, styled: bool) -> std::io::Re
                 r.region.start_column
             )?;
         }
+        if let Some(fix) = &f.fix {
+            render_fix(out, &p, fix, &f.region.file)?;
+        }
         writeln!(out)?;
     }
 
@@ -273,6 +279,62 @@ pub fn render(report: &Report, out: &mut dyn Write, styled: bool) -> std::io::Re
             plural(report.errors.len(), "error"),
             plural(report.notices.len(), "notice"),
         )?;
+    }
+    Ok(())
+}
+
+/// `help: …` and the changed lines, `-` before and `+` after.
+fn render_fix(out: &mut dyn Write, p: &Palette, fix: &Fix, file: &str) -> std::io::Result<()> {
+    let safety = match fix.safety {
+        Safety::Safe => "safe fix",
+        Safety::Unsafe => "unsafe fix",
+    };
+    writeln!(
+        out,
+        "{}{} {} ({safety})",
+        paint(p.help, "help"),
+        paint(p.bold, ":"),
+        clean(&fix.description)
+    )?;
+    for hunk in &fix.preview {
+        let last = hunk.start_line as usize + hunk.old.len().max(hunk.new.len());
+        let pad = " ".repeat(last.to_string().len());
+        if hunk.file != file {
+            writeln!(
+                out,
+                "{pad}{} {}:{}",
+                paint(p.gutter, "-->"),
+                clean(&hunk.file),
+                hunk.start_line
+            )?;
+        }
+        writeln!(out, "{pad} {}", paint(p.gutter, "|"))?;
+        let lines = hunk
+            .old
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (i, l, "-", p.error))
+            .chain(
+                hunk.new
+                    .iter()
+                    .enumerate()
+                    .map(|(i, l)| (i, l, "+", p.pass)),
+            );
+        for (i, line, sign, style) in lines {
+            let number = format!(
+                "{:>width$}",
+                hunk.start_line as usize + i,
+                width = pad.len()
+            );
+            writeln!(
+                out,
+                "{} {} {}",
+                paint(p.gutter, &number),
+                paint(style, sign),
+                clean(line)
+            )?;
+        }
+        writeln!(out, "{pad} {}", paint(p.gutter, "|"))?;
     }
     Ok(())
 }

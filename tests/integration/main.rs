@@ -14,12 +14,14 @@
 //!   metadata (rules off, levels, suppressions) through the binary;
 //! - `docs`: the `rules` and `explain` commands, the rule docs, the generated
 //!   pages in `docs/rules/`;
-//! - `corpus`: the shared corpus of real templates, when it is present.
+//! - `corpus`: the shared corpus of real templates, when it is present;
+//! - `fixes`: each fix applied, re-parsed and re-scanned, and `scan --fix`.
 
 mod cli;
 mod corpus;
 mod docs;
 mod engine;
+mod fixes;
 mod hostile;
 mod realworld;
 mod sarif;
