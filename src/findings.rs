@@ -282,6 +282,8 @@ pub struct ResourceReport {
     pub outcome: Outcome,
     pub reason: Option<String>,
     pub findings: Vec<FindingReport>,
+    /// The template was compiled from Bicep: fixes are shown in Bicep.
+    pub from_bicep: bool,
 }
 
 /// A file (or part of one) the tool could not read, parse or evaluate.

@@ -199,6 +199,7 @@ pub fn scan(options: &ScanOptions) -> Report {
                 );
                 let (outcome, reason) = judgement.settle(fails);
                 resources.push(ResourceReport {
+                    from_bicep: matches!(template.kind, FileKind::Template { bicep: true }),
                     file: template.display.clone(),
                     parameter_file: parameter_id.map(|p| files[p].display.clone()),
                     name: resource.name.clone(),

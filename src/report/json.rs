@@ -5,7 +5,7 @@ use std::io::Write;
 
 use serde::Serialize;
 
-use crate::findings::{ErrorReport, Level, Outcome, Report, SuppressionSource};
+use crate::findings::{ErrorReport, Level, Outcome, Report, Safety, SuppressionSource};
 
 pub const VERSION: u32 = 1;
 
@@ -50,6 +50,15 @@ struct JsonFinding<'a> {
     fingerprint: &'a str,
     /// Added in version 1: set when the finding is suppressed, else null.
     suppressed: Option<JsonSuppressed<'a>>,
+    /// Added in version 1: the fix the tool can apply, else null.
+    fix: Option<JsonFix<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonFix<'a> {
+    description: &'a str,
+    safety: Safety,
 }
 
 #[derive(Serialize)]
@@ -106,6 +115,10 @@ pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
                         end_line: f.region.end_line,
                         end_column: f.region.end_column,
                         fingerprint: &f.fingerprint,
+                        fix: f.fix.as_ref().map(|fix| JsonFix {
+                            description: &fix.description,
+                            safety: fix.safety,
+                        }),
                         suppressed: f.suppression.as_ref().map(|s| JsonSuppressed {
                             source: s.source,
                             justification: &s.justification,

@@ -162,9 +162,16 @@ pub fn render(report: &Report, out: &mut dyn Write, styled: bool) -> std::io::Re
                 r.region.start_column
             )?;
         }
-        if let Some(fix) = &f.fix {
-            render_fix(out, &p, fix, &f.region.file)?;
+        match &f.fix {
+            Some(fix) => render_fix(out, &p, fix, &f.region.file)?,
+            None => render_example(out, &p, f.rule_id, u.resource.from_bicep, &pad)?,
         }
+        writeln!(
+            out,
+            "{pad} {} more: aks-authorized-ips explain {}",
+            paint(p.gutter, "="),
+            f.rule_id
+        )?;
         writeln!(out)?;
     }
 
@@ -284,6 +291,38 @@ pub fn render(report: &Report, out: &mut dyn Write, styled: bool) -> std::io::Re
 }
 
 /// `help: …` and the changed lines, `-` before and `+` after.
+/// A finding without an edit shows the fix from the rule's documentation,
+/// in the language the user writes: Bicep when the template was compiled from
+/// it, else ARM JSON.
+fn render_example(
+    out: &mut dyn Write,
+    p: &Palette,
+    rule_id: &str,
+    bicep: bool,
+    pad: &str,
+) -> std::io::Result<()> {
+    let Some(rule) = crate::rules::find(rule_id) else {
+        return Ok(());
+    };
+    let (heading, language) = if bicep {
+        ("Bicep", "Bicep")
+    } else {
+        ("Azure template (ARM JSON)", "an ARM template")
+    };
+    let Some(example) = crate::rules::docs::example(rule, heading) else {
+        return Ok(());
+    };
+    writeln!(
+        out,
+        "{}: in {language}, for example:",
+        paint(p.help, "help")
+    )?;
+    for line in example.lines() {
+        writeln!(out, "{pad} {} {line}", paint(p.gutter, "|"))?;
+    }
+    Ok(())
+}
+
 fn render_fix(out: &mut dyn Write, p: &Palette, fix: &Fix, file: &str) -> std::io::Result<()> {
     let safety = match fix.safety {
         Safety::Safe => "safe fix",

@@ -25,6 +25,21 @@ const AKS_ARTICLE: &str = "https://learn.microsoft.com/azure/aks/api-server-auth
 
 /// The page a reader is sent to for more: PSRule's page for the rule PSRule
 /// also has, the AKS article for the others. SARIF uses the same choice.
+/// The first code example under `### {heading}` in a rule's documentation:
+/// the fix shown with a finding, for the kind of file the user edits.
+pub fn example(rule: &Rule, heading: &str) -> Option<&'static str> {
+    let doc = rule.help_markdown;
+    let title = format!("### {heading}");
+    let section = doc.find(&title).map(|at| &doc[at + title.len()..])?;
+    // Stop at the next heading: the example must belong to this section.
+    let section = section.find("\n#").map_or(section, |end| &section[..end]);
+    let open = section.find("```")?;
+    let body = &section[open + 3..];
+    let body = &body[body.find('\n')? + 1..];
+    let close = body.find("```")?;
+    Some(body[..close].trim_end())
+}
+
 pub fn help_uri(rule: &Rule) -> &'static str {
     if rule.reference.is_some() {
         PSRULE_PAGE
@@ -416,6 +431,17 @@ mod tests {
                 "{}: the level table is generated from the rule constant",
                 rule.id
             );
+        }
+    }
+
+    #[test]
+    fn every_rule_has_an_arm_and_a_bicep_example() {
+        for rule in crate::rules::RULES {
+            let arm = example(rule, "Azure template (ARM JSON)").expect(rule.id);
+            let bicep = example(rule, "Bicep").expect(rule.id);
+            assert!(!arm.is_empty() && !arm.contains("```"), "{}", rule.id);
+            assert!(!bicep.is_empty() && !bicep.contains("```"), "{}", rule.id);
+            assert_ne!(arm, bicep, "{}", rule.id);
         }
     }
 }

@@ -223,10 +223,15 @@ fn json_output_follows_the_version_1_contract() {
                     "endLine",
                     "endColumn",
                     "fingerprint",
-                    "suppressed"
+                    "suppressed",
+                    "fix"
                 ]
             );
             assert!(f["suppressed"].is_null(), "nothing is suppressed here");
+            if !f["fix"].is_null() {
+                assert!(f["fix"]["description"].is_string());
+                assert!(["safe", "unsafe"].contains(&f["fix"]["safety"].as_str().expect("safety")));
+            }
             assert!(f["ruleId"]
                 .as_str()
                 .is_some_and(|id| id.starts_with("Azure.AKS.AuthorizedIPs")));

@@ -236,3 +236,57 @@ fn write_docs_writes_every_page() {
         assert!(index.contains(&format!("({}.md)", rule.id)), "{index}");
     }
 }
+
+/// A template with a warning the tool cannot fix by itself, compiled from
+/// Bicep or not.
+fn broad_template(bicep: bool) -> String {
+    let generator = if bicep {
+        r#""metadata": {"_generator": {"name": "bicep", "version": "0.30.23.60470"}},"#
+    } else {
+        ""
+    };
+    format!(
+        r#"{{
+  "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+  {generator}
+  "resources": [
+    {{
+      "type": "Microsoft.ContainerService/managedClusters",
+      "apiVersion": "2024-02-01",
+      "name": "aks-broad",
+      "properties": {{
+        "apiServerAccessProfile": {{ "authorizedIPRanges": ["10.0.0.0/7"] }}
+      }}
+    }}
+  ]
+}}
+"#
+    )
+}
+
+#[test]
+fn a_finding_without_an_edit_shows_the_example_for_the_kind_of_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    crate::util::write(dir.path(), "arm/main.json", broad_template(false));
+    crate::util::write(dir.path(), "bicep/main.json", broad_template(true));
+    let rule = aks_authorized_ips::rules::find("Azure.AKS.AuthorizedIPs.Broad").expect("rule");
+    let arm_example = docs::example(rule, "Azure template (ARM JSON)").expect("ARM example");
+    let bicep_example = docs::example(rule, "Bicep").expect("Bicep example");
+
+    let (_, arm_out, _) = run(dir.path(), &["scan", "arm"]);
+    assert!(
+        arm_out.contains("help: in an ARM template, for example:"),
+        "{arm_out}"
+    );
+    let first_arm_line = arm_example.lines().next().expect("a line");
+    assert!(arm_out.contains(first_arm_line), "{arm_out}");
+    assert!(arm_out.contains("more: aks-authorized-ips explain Azure.AKS.AuthorizedIPs.Broad"));
+
+    let (_, bicep_out, _) = run(dir.path(), &["scan", "bicep"]);
+    assert!(
+        bicep_out.contains("help: in Bicep, for example:"),
+        "{bicep_out}"
+    );
+    let first_bicep_line = bicep_example.lines().next().expect("a line");
+    assert!(bicep_out.contains(first_bicep_line), "{bicep_out}");
+}
