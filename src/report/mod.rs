@@ -2,6 +2,7 @@
 //! none re-evaluates anything.
 
 pub mod json;
+pub mod markdown;
 pub mod sarif;
 pub mod text;
 
