@@ -10,6 +10,7 @@ use glob::Pattern;
 use crate::discover::Filters;
 use crate::findings::{Level, Report};
 use crate::report;
+use crate::report::ci::CiOutput;
 use crate::rules::RuleSettings;
 use crate::ScanOptions;
 
@@ -104,6 +105,12 @@ pub struct ScanArgs {
     /// ranges before deploying).
     #[arg(long, requires = "fix")]
     pub unsafe_fixes: bool,
+
+    /// Extra output for the CI system: `auto` writes GitHub Actions
+    /// annotations, job summary and step outputs when GITHUB_ACTIONS=true;
+    /// `github` always does; `none` never does.
+    #[arg(long, value_enum, value_name = "WHERE", default_value_t = CiOutput::Auto)]
+    pub ci_output: CiOutput,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -201,6 +208,9 @@ fn scan(args: ScanArgs) -> anyhow::Result<i32> {
             out.flush()?;
         }
     }
+    // Workflow commands must not break a JSON or SARIF report on stdout.
+    let report_on_stdout = args.output.is_none() && args.format != Format::Text;
+    report::ci::emit(&report, args.ci_output, report_on_stdout)?;
     if fix_failed {
         return Ok(EXIT_ERROR);
     }
