@@ -335,7 +335,7 @@ fn write_how_to_fix(s: &mut String, report: &Report) {
         }
         let _ = writeln!(
             s,
-            "More: {} or [the rule's page]({}).\n",
+            "More: {} or {}\n",
             code(&format!("aks-authorized-ips explain {}", rule.id)),
             crate::rules::docs::help_uri(rule)
         );

@@ -15,13 +15,15 @@
 //! - `docs`: the `rules` and `explain` commands, the rule docs, the generated
 //!   pages in `docs/rules/`;
 //! - `corpus`: the shared corpus of real templates, when it is present;
-//! - `fixes`: each fix applied, re-parsed and re-scanned, and `scan --fix`.
+//! - `fixes`: each fix applied, re-parsed and re-scanned, and `scan --fix`;
+//! - `github`: annotations, job summary and outputs in GitHub Actions.
 
 mod cli;
 mod corpus;
 mod docs;
 mod engine;
 mod fixes;
+mod github;
 mod hostile;
 mod realworld;
 mod sarif;
