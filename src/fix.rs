@@ -741,24 +741,44 @@ pub fn write_atomically(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     ))
 }
 
+/// A path or message on one line: a line break in a file name must not start
+/// a line of its own (in GitHub Actions, one starting with `::` is a command).
+fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+        .collect()
+}
+
 /// What `scan --fix` did, for standard error.
 pub fn write_summary(run: &FixRun, out: &mut dyn Write) -> std::io::Result<()> {
     for n in &run.applied {
         writeln!(
             out,
             "fixed: {}:{}:{}: [{}] {}",
-            n.file, n.line, n.column, n.rule_id, n.description
+            one_line(&n.file),
+            n.line,
+            n.column,
+            n.rule_id,
+            one_line(&n.description)
         )?;
     }
     for n in &run.skipped {
         writeln!(
             out,
             "not fixed: {}:{}:{}: [{}] it overlaps another fix; run --fix again",
-            n.file, n.line, n.column, n.rule_id
+            one_line(&n.file),
+            n.line,
+            n.column,
+            n.rule_id
         )?;
     }
     for (file, why) in &run.failed {
-        writeln!(out, "error: could not fix {file}: {why}")?;
+        writeln!(
+            out,
+            "error: could not fix {}: {}",
+            one_line(file),
+            one_line(why)
+        )?;
     }
     let findings = if run.applied.len() == 1 {
         "finding"

@@ -71,8 +71,13 @@ const MIXED: &[&str] = &[
     "rules/pass.json",
 ];
 
+/// Lines the runner reads as workflow commands: it trims leading
+/// whitespace, then looks for `::`.
 fn workflow_commands(text: &str) -> Vec<&str> {
-    text.lines().filter(|l| l.starts_with("::")).collect()
+    text.lines()
+        .map(str::trim_start)
+        .filter(|l| l.starts_with("::"))
+        .collect()
 }
 
 #[test]
@@ -347,4 +352,27 @@ fn the_summary_table_is_capped() {
         "{}",
         out.outputs
     );
+}
+
+#[test]
+fn a_line_break_in_a_file_name_cannot_start_a_command_in_any_output() {
+    let ws = tempfile::tempdir().expect("temp dir");
+    let file = "infra/a\n  ::error file=y::forged.json";
+    write(
+        ws.path(),
+        file,
+        template_with_ranges("aks", r#"["10.0.0.1/8"]"#),
+    );
+    // The text report and its annotation on stdout.
+    let out = Job::new().run(ws.path(), &["infra", "--fail-on", "never"]);
+    assert_eq!(workflow_commands(&out.stdout).len(), 1, "{}", out.stdout);
+    assert!(workflow_commands(&out.stderr).is_empty(), "{}", out.stderr);
+    // `--fix` lists what it changed on stderr.
+    let out = Job::new().run(ws.path(), &["infra", "--fix", "--output", "/dev/null"]);
+    assert!(
+        out.stderr.contains("fixed: infra/a\u{fffd}"),
+        "{}",
+        out.stderr
+    );
+    assert!(workflow_commands(&out.stderr).is_empty(), "{}", out.stderr);
 }
