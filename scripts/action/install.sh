@@ -24,8 +24,11 @@
 set -euo pipefail
 
 die() {
-    printf '::error title=aks-authorized-ips::%s\n' "$*"
-    printf 'error: %s\n' "$*" >&2
+    if [ "${GITHUB_ACTIONS:-}" = true ]; then
+        printf '::error title=aks-authorized-ips::%s\n' "$*"
+    else
+        printf 'error: %s\n' "$*" >&2
+    fi
     exit 1
 }
 log() { printf '%s\n' "$*"; }
