@@ -38,6 +38,8 @@ output=${GITHUB_OUTPUT:-/dev/null}
 
 # A prebuilt binary (this repository's self-test): no download, no check.
 if [ -n "${INPUT_BINARY:-}" ]; then
+    # Git Bash on Windows: a path written with backslashes.
+    if [ "${RUNNER_OS:-}" = Windows ]; then INPUT_BINARY=${INPUT_BINARY//\\//}; fi
     [ -f "$INPUT_BINARY" ] || die "binary input: no file at '$INPUT_BINARY'"
     binary="$(cd "$(dirname "$INPUT_BINARY")" && pwd)/$(basename "$INPUT_BINARY")"
     log "using the binary given in the 'binary' input: $binary (no download, no checksum check)"

@@ -148,6 +148,25 @@ else
     not_ok "the pinned version $pinned was not used" "$work/out"
 fi
 
+# 6b. The binary input: used as given (made absolute), no download.
+mkdir -p "$work/build"
+cp "$release/v9.9.8/$asset" "$work/build/aks-authorized-ips"
+chmod +x "$work/build/aks-authorized-ips"
+if (cd "$work" && install INPUT_BINARY=build/aks-authorized-ips) \
+    && grep -qx "binary=$work/build/aks-authorized-ips" "$work/github_output" \
+    && ! grep -q downloading "$work/out"; then
+    ok "the binary input is used as an absolute path, without a download"
+else
+    not_ok "the binary input was not used as given" "$work/out"
+fi
+if install INPUT_BINARY="$work/build/missing"; then
+    not_ok "a missing binary input was accepted" "$work/out"
+elif grep -q "binary input: no file at" "$work/out"; then
+    ok "a binary input naming no file is refused"
+else
+    not_ok "missing binary input refused without a clear message" "$work/out"
+fi
+
 # 7. A runner with no release: refused.
 if test_os=Linux test_arch=ARM install INPUT_VERSION=9.9.9; then
     not_ok "a 32-bit ARM runner was accepted" "$work/out"
