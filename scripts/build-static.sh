@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Builds a fully static Linux binary of aks-authorized-ips for
-# x86_64-unknown-linux-musl, checks that it is static, runs it once and prints
-# its size.
+# x86_64-unknown-linux-musl (or the musl TARGET given, built natively: the
+# release workflow builds aarch64-unknown-linux-musl on an arm64 runner),
+# checks that it is static, runs it once and prints its size.
 #
-# Usage: scripts/build-static.sh
+# Usage: scripts/build-static.sh [TARGET]
 # Needs rustup; installs the musl target and, when missing, Debian's
 # musl-tools (as root, or through sudo when that works without a password).
 # Honours CARGO_TARGET_DIR. Prints the binary's path on the last line.
 set -euo pipefail
 
-TARGET=x86_64-unknown-linux-musl
+TARGET=${1:-x86_64-unknown-linux-musl}
 BIN=aks-authorized-ips
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

@@ -10,6 +10,7 @@ use glob::Pattern;
 use crate::discover::Filters;
 use crate::findings::{Level, Report};
 use crate::report;
+use crate::report::ci::CiOutput;
 use crate::rules::RuleSettings;
 use crate::ScanOptions;
 
@@ -24,6 +25,7 @@ Examples:
   aks-authorized-ips scan infra/ --format sarif --output aks.sarif
   aks-authorized-ips scan --include 'infra/**/*.json' --exclude '*.generated.json'
   aks-authorized-ips scan --fail-on warning     also fail on warnings
+  aks-authorized-ips scan --fix                 apply the safe fixes in place
 
 Exit codes:
   0  no finding at or above --fail-on
@@ -48,6 +50,10 @@ pub enum Command {
     /// Find ARM templates and parameter files under PATHs and judge every AKS cluster in them.
     #[command(after_help = EXAMPLES)]
     Scan(ScanArgs),
+    /// List every rule with its level and what it reports.
+    Rules(crate::explain::RulesArgs),
+    /// Print a rule's documentation: what it checks, why, and how to fix it.
+    Explain(crate::explain::ExplainArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -78,9 +84,33 @@ pub struct ScanArgs {
     #[arg(long, value_enum, default_value_t = FailOn::Error)]
     pub fail_on: FailOn,
 
-    /// Azure.AKS.AuthorizedIPs.Broad flags ranges wider than this prefix length.
-    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u8).range(1..=32))]
-    pub broad_prefix: u8,
+    /// Azure.AKS.AuthorizedIPs.Broad flags ranges wider than this prefix length
+    /// [default: the config file's broadPrefix, else 8].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=32))]
+    pub broad_prefix: Option<u8>,
+
+    /// Read the configuration from FILE instead of .aks-authorized-ips.yaml in
+    /// the scanned root (the first PATH when it is a folder, else the current
+    /// directory).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Apply the safe fixes (HostBits, Redundant) to the files in place, then
+    /// report the findings that remain. What changed is listed on stderr.
+    #[arg(long)]
+    pub fix: bool,
+
+    /// With --fix, also apply the unsafe fixes, which change who can reach
+    /// the API server (they write the placeholder 0.0.0.0/32: add your own
+    /// ranges before deploying).
+    #[arg(long, requires = "fix")]
+    pub unsafe_fixes: bool,
+
+    /// Extra output for the CI system: `auto` writes GitHub Actions
+    /// annotations, job summary and step outputs when GITHUB_ACTIONS=true;
+    /// `github` always does; `none` never does.
+    #[arg(long, value_enum, value_name = "WHERE", default_value_t = CiOutput::Auto)]
+    pub ci_output: CiOutput,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -124,6 +154,8 @@ pub fn exit_code(report: &Report, fail_on: FailOn) -> i32 {
 pub fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         Command::Scan(args) => scan(args),
+        Command::Rules(args) => crate::explain::rules(args),
+        Command::Explain(args) => crate::explain::explain(args),
     }
 }
 
@@ -138,15 +170,28 @@ fn parse_globs(patterns: &[String], flag: &str) -> anyhow::Result<Vec<Pattern>> 
 }
 
 fn scan(args: ScanArgs) -> anyhow::Result<i32> {
+    // A bad configuration stops the run before scanning, like a bad argument.
+    let config = crate::config::load(
+        &crate::config::scanned_root(&args.paths),
+        args.config.as_deref(),
+    )?;
     let mut options = ScanOptions::new(args.paths);
     options.filters = Filters {
         include: parse_globs(&args.include, "--include")?,
         exclude: parse_globs(&args.exclude, "--exclude")?,
     };
     options.settings = RuleSettings {
-        broad_prefix: args.broad_prefix,
+        broad_prefix: args
+            .broad_prefix
+            .or(config.broad_prefix)
+            .unwrap_or(RuleSettings::default().broad_prefix),
     };
-    let report = crate::scan(&options);
+    options.config = config;
+    let (report, fix_failed) = if args.fix {
+        fix_then_report(&options, args.unsafe_fixes)?
+    } else {
+        (crate::scan(&options), false)
+    };
 
     match &args.output {
         Some(path) => {
@@ -163,5 +208,22 @@ fn scan(args: ScanArgs) -> anyhow::Result<i32> {
             out.flush()?;
         }
     }
+    // Workflow commands must not break a JSON or SARIF report on stdout.
+    let report_on_stdout = args.output.is_none() && args.format != Format::Text;
+    report::ci::emit(&report, args.ci_output, report_on_stdout)?;
+    if fix_failed {
+        return Ok(EXIT_ERROR);
+    }
     Ok(exit_code(&report, args.fail_on))
+}
+
+/// `--fix`: applies the fixes, lists what changed on stderr, and returns the
+/// report of the fixed files and whether a file could not be fixed.
+fn fix_then_report(options: &ScanOptions, unsafe_too: bool) -> anyhow::Result<(Report, bool)> {
+    let run = crate::fix::scan_and_fix(options, unsafe_too);
+    let mut err = anstream::stderr();
+    crate::fix::write_summary(&run, &mut err)?;
+    err.flush()?;
+    let failed = !run.failed.is_empty();
+    Ok((run.report, failed))
 }

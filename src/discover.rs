@@ -38,6 +38,11 @@ impl Filters {
         }
     }
 
+    /// Whether one `--include`-style pattern matches a report path.
+    pub fn pattern_matches(pattern: &Pattern, display: &str) -> bool {
+        Self::matches(pattern, display)
+    }
+
     pub fn allows(&self, display: &str) -> bool {
         (self.include.is_empty() || self.include.iter().any(|p| Self::matches(p, display)))
             && !self.exclude.iter().any(|p| Self::matches(p, display))

@@ -5,14 +5,14 @@
 //! repo-relative paths, lines and columns, so reporters never need the
 //! source text again and never re-evaluate anything.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::evaluate::Origin;
 use crate::rules::Rule;
 
 /// How serious a finding is. Ordered from least to most serious.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
     Note,
@@ -71,6 +71,8 @@ pub struct Finding {
     /// Tells apart findings of one rule on one cluster (the entry's text, the
     /// node pool's name); part of the fingerprint, so it must not hold lines.
     pub discriminator: String,
+    /// What to change, symbolically; the scan makes it edits (see [`crate::fix`]).
+    pub fix: Option<FixIntent>,
 }
 
 impl Finding {
@@ -81,7 +83,13 @@ impl Finding {
             primary,
             related: Vec::new(),
             discriminator: String::new(),
+            fix: None,
         }
+    }
+
+    pub fn with_fix(mut self, fix: Option<FixIntent>) -> Self {
+        self.fix = fix;
+        self
     }
 
     pub fn discriminator(mut self, d: impl Into<String>) -> Self {
@@ -123,6 +131,143 @@ pub struct FindingReport {
     pub related: Vec<RelatedReport>,
     /// Stable across edits elsewhere in the file: no line numbers in it.
     pub fingerprint: String,
+    /// How to fix it, as edits, when the tool knows.
+    pub fix: Option<Fix>,
+    /// Set when a configuration, `ps-rule.yaml` or the template itself
+    /// suppresses the finding: it stays visible but never fails the run.
+    pub suppression: Option<Suppression>,
+}
+
+/// Whether applying a fix can change what else is deployed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Safety {
+    /// Cannot change which addresses reach the API server.
+    Safe,
+    /// Changes access: a person must choose the values.
+    Unsafe,
+}
+
+/// A fix: byte-range edits on the file the user must change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Fix {
+    /// One line: what the fix does.
+    pub description: String,
+    pub safety: Safety,
+    /// Non-overlapping edits, in one file or several, sorted by file and start.
+    pub edits: Vec<Edit>,
+    /// The changed lines, for a diff in the terminal.
+    pub preview: Vec<Hunk>,
+}
+
+/// A fix as a rule sees it: values and their places, not text. The scan
+/// turns it into [`Edit`]s once it has the file's text, and drops it when the
+/// text at the place is not the literal the rule expects (an expression, a
+/// value shared through `concat`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FixIntent {
+    pub description: String,
+    pub safety: Safety,
+    pub change: Change,
+}
+
+/// The change a fix makes. Every place is in one file.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    /// Write the string `with` in place of the string literal at `at`, which
+    /// must read `expected`.
+    ReplaceString {
+        at: Origin,
+        expected: String,
+        with: String,
+    },
+    /// Drop the element at `entry` from the array literal at `list`, whose
+    /// elements must be exactly `elements`; `kept`, the element that makes it
+    /// redundant, must be a literal string of the same array.
+    RemoveElement {
+        list: Origin,
+        elements: Vec<Origin>,
+        entry: Origin,
+        kept: Origin,
+    },
+    /// Replace the value at `at` by an array of the strings `ranges`. The
+    /// value must be an array literal whose elements are exactly `elements`,
+    /// or `null` when `elements` is empty.
+    ReplaceWithList {
+        at: Origin,
+        elements: Vec<Origin>,
+        ranges: Vec<String>,
+    },
+    /// Insert the properties `keys` (each an object inside the one before,
+    /// the last one holding the array of `ranges`) as the first property of
+    /// the object literal at `object`, which must not have `keys[0]` yet.
+    InsertProperty {
+        object: Origin,
+        keys: Vec<&'static str>,
+        ranges: Vec<String>,
+    },
+}
+
+impl Change {
+    /// The place whose file the change edits.
+    pub fn origin(&self) -> Origin {
+        match self {
+            Change::ReplaceString { at, .. } | Change::ReplaceWithList { at, .. } => *at,
+            Change::RemoveElement { list, .. } => *list,
+            Change::InsertProperty { object, .. } => *object,
+        }
+    }
+}
+
+/// Lines of a file before and after a fix, for terminal output.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Hunk {
+    pub file: String,
+    /// 1-based number of the first line of `old` (where `new` goes when
+    /// `old` is empty).
+    pub start_line: u32,
+    pub old: Vec<String>,
+    pub new: Vec<String>,
+}
+
+/// Replace bytes `start..end` of `file` with `replacement`. `region` is the
+/// same range as lines and columns, for SARIF and diffs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Edit {
+    pub file: String,
+    pub start: usize,
+    pub end: usize,
+    pub region: Region,
+    pub replacement: String,
+}
+
+/// Where a suppression came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SuppressionSource {
+    /// `.aks-authorized-ips.yaml` or `--config`.
+    Config,
+    /// PSRule's `ps-rule.yaml`.
+    PsRule,
+    /// The resource's own `metadata` in the template.
+    Template,
+}
+
+impl SuppressionSource {
+    /// Where the suppression was written, for the terminal.
+    pub fn describe(self) -> &'static str {
+        match self {
+            SuppressionSource::Config => "the configuration",
+            SuppressionSource::PsRule => "ps-rule.yaml",
+            SuppressionSource::Template => "the template's metadata",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Suppression {
+    pub source: SuppressionSource,
+    pub justification: String,
 }
 
 /// One cluster judged in one evaluation (a template alone, or a template
@@ -137,6 +282,8 @@ pub struct ResourceReport {
     pub outcome: Outcome,
     pub reason: Option<String>,
     pub findings: Vec<FindingReport>,
+    /// The template was compiled from Bicep: fixes are shown in Bicep.
+    pub from_bicep: bool,
 }
 
 /// A file (or part of one) the tool could not read, parse or evaluate.
@@ -167,6 +314,8 @@ pub struct Report {
     /// What was not followed (templates linked by URI): shown, never failing.
     pub notices: Vec<ErrorReport>,
     pub stats: ScanStats,
+    /// The folder report paths are relative to (SARIF's `%SRCROOT%`).
+    pub base: Option<std::path::PathBuf>,
 }
 
 impl Report {
@@ -188,6 +337,12 @@ impl Report {
             match seen.get(&key) {
                 Some(&i) => {
                     let entry: &mut UniqueFinding<'_> = &mut out[i];
+                    // Suppressed through one parameter file only (a path
+                    // glob on it): the location still has a live finding.
+                    if entry.finding.suppression.is_some() && finding.suppression.is_none() {
+                        entry.finding = finding;
+                        entry.resource = resource;
+                    }
                     if let Some(p) = &resource.parameter_file {
                         if !entry.parameter_files.contains(&p.as_str()) {
                             entry.parameter_files.push(p);
@@ -218,9 +373,20 @@ impl Report {
         out
     }
 
-    /// The most serious level among all findings.
+    /// The most serious level among all findings that are not suppressed.
     pub fn worst_level(&self) -> Option<Level> {
-        self.findings().map(|(_, f)| f.level).max()
+        self.findings()
+            .filter(|(_, f)| f.suppression.is_none())
+            .map(|(_, f)| f.level)
+            .max()
+    }
+
+    /// Unique findings that are suppressed.
+    pub fn suppressed_count(&self) -> usize {
+        self.unique_findings()
+            .iter()
+            .filter(|u| u.finding.suppression.is_some())
+            .count()
     }
 
     pub fn count_outcome(&self, outcome: Outcome) -> usize {

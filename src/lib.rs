@@ -5,9 +5,12 @@
 //! [`discover`] → [`parse`] → [`evaluate`] → [`rules`] → [`findings`] → [`report`].
 
 pub mod cli;
+pub mod config;
 pub mod discover;
 pub mod evaluate;
+pub mod explain;
 pub mod findings;
+pub mod fix;
 pub mod parse;
 pub mod report;
 pub mod rules;
@@ -35,6 +38,8 @@ pub struct ScanOptions {
     pub settings: RuleSettings,
     /// Threads that read and parse files; 0 means one per core.
     pub threads: usize,
+    /// Rules turned off or relevelled, and suppressions (see [`config`]).
+    pub config: config::Config,
 }
 
 impl ScanOptions {
@@ -45,6 +50,7 @@ impl ScanOptions {
             base: discover::report_base(),
             settings: RuleSettings::default(),
             threads: 0,
+            config: config::Config::default(),
         }
     }
 }
@@ -186,6 +192,9 @@ pub fn scan(options: &ScanOptions) -> Report {
             eval_notices.extend(evaluation.notices);
             for resource in &evaluation.resources {
                 let judgement = rules::judge(resource, &options.settings);
+                let (in_template, problems) =
+                    config::template_suppression(&resource.written, resource.origin);
+                eval_errors.extend(problems);
                 let line = position(&files, resource.origin).0.line;
                 // The name as written, not as evaluated: one template location
                 // keeps one fingerprint whatever the parameter file or copy.
@@ -194,19 +203,30 @@ pub fn scan(options: &ScanOptions) -> Report {
                     resource.resource_type.to_ascii_lowercase(),
                     resource.declared_name
                 );
+                let mut findings: Vec<FindingReport> = judgement
+                    .findings
+                    .iter()
+                    .map(|f| concrete(&files, f, &template.display, &identity))
+                    .collect();
+                let mut paths = vec![template.display.as_str()];
+                paths.extend(parameter_id.map(|p| files[p].display.as_str()));
+                let fails = options.config.apply(
+                    &mut findings,
+                    in_template.as_ref(),
+                    &resource.name,
+                    &paths,
+                );
+                let (outcome, reason) = judgement.settle(fails);
                 resources.push(ResourceReport {
+                    from_bicep: matches!(template.kind, FileKind::Template { bicep: true }),
                     file: template.display.clone(),
                     parameter_file: parameter_id.map(|p| files[p].display.clone()),
                     name: resource.name.clone(),
                     resource_type: resource.resource_type.clone(),
                     line,
-                    outcome: judgement.outcome,
-                    reason: judgement.reason,
-                    findings: judgement
-                        .findings
-                        .iter()
-                        .map(|f| concrete(&files, f, &template.display, &identity))
-                        .collect(),
+                    outcome,
+                    reason,
+                    findings,
                 });
             }
         }
@@ -221,6 +241,7 @@ pub fn scan(options: &ScanOptions) -> Report {
         errors,
         notices,
         stats,
+        base: Some(options.base.clone()),
     }
 }
 
@@ -434,6 +455,12 @@ fn region(files: &[SourceFile], origin: Origin) -> Region {
     }
 }
 
+/// Makes a rule's fix edits on the text of the file it changes.
+fn concrete_fix(files: &[SourceFile], intent: &findings::FixIntent) -> Option<findings::Fix> {
+    let file = files.get(intent.change.origin().file.0 as usize)?;
+    fix::concrete(intent, &file.text, &file.root, file.lines(), &file.display)
+}
+
 /// Makes a finding's locations concrete.
 fn concrete(
     files: &[SourceFile],
@@ -460,6 +487,11 @@ fn concrete(
                 message: r.message.clone(),
             })
             .collect(),
+        fix: finding
+            .fix
+            .as_ref()
+            .and_then(|intent| concrete_fix(files, intent)),
+        suppression: None,
         fingerprint: fingerprint(
             finding.rule.id,
             template_path,

@@ -5,7 +5,7 @@ use std::io::Write;
 
 use serde::Serialize;
 
-use crate::findings::{ErrorReport, Level, Outcome, Report};
+use crate::findings::{ErrorReport, Level, Outcome, Report, Safety, SuppressionSource};
 
 pub const VERSION: u32 = 1;
 
@@ -17,6 +17,9 @@ struct JsonReport<'a> {
     errors: Vec<JsonError<'a>>,
     /// Added in version 1: what was not followed; never fails a run.
     notices: Vec<JsonError<'a>>,
+    /// Added in version 1: findings (unique template locations) that are
+    /// suppressed; they are listed with the others but never fail.
+    suppressed_findings: usize,
 }
 
 #[derive(Serialize)]
@@ -45,6 +48,24 @@ struct JsonFinding<'a> {
     end_line: u32,
     end_column: u32,
     fingerprint: &'a str,
+    /// Added in version 1: set when the finding is suppressed, else null.
+    suppressed: Option<JsonSuppressed<'a>>,
+    /// Added in version 1: the fix the tool can apply, else null.
+    fix: Option<JsonFix<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonFix<'a> {
+    description: &'a str,
+    safety: Safety,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonSuppressed<'a> {
+    source: SuppressionSource,
+    justification: &'a str,
 }
 
 #[derive(Serialize)]
@@ -94,12 +115,21 @@ pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
                         end_line: f.region.end_line,
                         end_column: f.region.end_column,
                         fingerprint: &f.fingerprint,
+                        fix: f.fix.as_ref().map(|fix| JsonFix {
+                            description: &fix.description,
+                            safety: fix.safety,
+                        }),
+                        suppressed: f.suppression.as_ref().map(|s| JsonSuppressed {
+                            source: s.source,
+                            justification: &s.justification,
+                        }),
                     })
                     .collect(),
             })
             .collect(),
         errors: report.errors.iter().map(JsonError::from).collect(),
         notices: report.notices.iter().map(JsonError::from).collect(),
+        suppressed_findings: report.suppressed_count(),
     };
     serde_json::to_writer_pretty(&mut *out, &doc)?;
     writeln!(out)

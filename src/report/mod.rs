@@ -1,7 +1,10 @@
 //! Stage 6: reporters. One file per format, all fed the same [`Report`];
 //! none re-evaluates anything.
 
+pub mod ci;
+pub mod github;
 pub mod json;
+pub mod markdown;
 pub mod sarif;
 pub mod text;
 

@@ -10,12 +10,13 @@ use std::io::Write;
 
 use serde_json::json;
 use serde_sarif::sarif::{
-    ArtifactLocation, Invocation, Location, Message, MultiformatMessageString, Notification,
-    PhysicalLocation, PropertyBag, Region, ReportingConfiguration, ReportingDescriptor,
-    Result as SarifResult, ResultLevel, Run, Sarif, Tool, ToolComponent,
+    Artifact, ArtifactChange, ArtifactContent, ArtifactLocation, Invocation, Location, Message,
+    MultiformatMessageString, Notification, PhysicalLocation, PropertyBag, Region, Replacement,
+    ReportingConfiguration, ReportingDescriptor, Result as SarifResult, ResultLevel, Run,
+    RunAutomationDetails, Sarif, Suppression as SarifSuppression, Tool, ToolComponent,
 };
 
-use crate::findings::{Level, Region as ReportRegion, Report};
+use crate::findings::{Fix, Level, Region as ReportRegion, Report, Safety, SuppressionSource};
 use crate::rules::{Rule, RULES};
 
 pub const SCHEMA_URI: &str =
@@ -27,6 +28,73 @@ const TOOL_NAME: &str = "aks-authorized-ips";
 const PSRULE_PAGE: &str =
     "https://azure.github.io/PSRule.Rules.Azure/en/rules/Azure.AKS.AuthorizedIPs/";
 const AKS_ARTICLE: &str = "https://learn.microsoft.com/azure/aks/api-server-authorized-ip-ranges";
+/// `runAutomationDetails.id`: GitHub takes what comes before the last `/` as
+/// the analysis category. Stable, so alerts stay with their category; the
+/// upload-sarif action's `category` input overrides it.
+pub const AUTOMATION_ID: &str = "aks-authorized-ips/";
+/// The base every artifact URI is relative to: the report base.
+pub const SRCROOT: &str = "%SRCROOT%";
+
+/// Every file the log mentions, in order of first mention: `run.artifacts`,
+/// which each artifact location points into by `index`.
+struct Artifacts {
+    uris: Vec<String>,
+    index: std::collections::HashMap<String, i64>,
+    /// Whether `%SRCROOT%` is defined (the report knows its base).
+    rooted: bool,
+}
+
+impl Artifacts {
+    fn location(&mut self, path: &str) -> ArtifactLocation {
+        let uri = uri_path(path);
+        let next = self.uris.len() as i64;
+        let index = *self.index.entry(uri.clone()).or_insert_with(|| {
+            self.uris.push(uri.clone());
+            next
+        });
+        let location = ArtifactLocation::builder().uri(uri).index(index);
+        if self.rooted {
+            location.uri_base_id(SRCROOT).build()
+        } else {
+            location.build()
+        }
+    }
+
+    fn physical(&mut self, region: &ReportRegion) -> PhysicalLocation {
+        PhysicalLocation::builder()
+            .artifact_location(self.location(&region.file))
+            .region(
+                Region::builder()
+                    .start_line(i64::from(region.start_line))
+                    .start_column(i64::from(region.start_column))
+                    .end_line(i64::from(region.end_line))
+                    .end_column(i64::from(region.end_column))
+                    .build(),
+            )
+            .build()
+    }
+
+    fn artifacts(&self) -> Vec<Artifact> {
+        self.uris
+            .iter()
+            .map(|uri| {
+                let location = ArtifactLocation::builder().uri(uri.clone());
+                let location = if self.rooted {
+                    location.uri_base_id(SRCROOT).build()
+                } else {
+                    location.build()
+                };
+                // Every file the log names was read as a template or a
+                // parameter file; the role also tells the multitool the
+                // list is more than a repeat of the locations (SARIF2004).
+                Artifact::builder()
+                    .location(location)
+                    .roles(vec![json!("analysisTarget")])
+                    .build()
+            })
+            .collect()
+    }
+}
 
 pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     let sarif = build(report);
@@ -44,12 +112,20 @@ pub fn build(report: &Report) -> Sarif {
         .rules(RULES.iter().map(|r| descriptor(r)).collect::<Vec<_>>())
         .build();
 
+    let mut table = Artifacts {
+        uris: Vec::new(),
+        index: Default::default(),
+        rooted: report.base.is_some(),
+    };
     let results: Vec<SarifResult> = report
         .unique_findings()
         .into_iter()
         .map(|u| {
             let f = u.finding;
             let rule_index = RULES.iter().position(|r| r.id == f.rule_id).unwrap_or(0);
+            // First, so the artifacts list the file of each result before
+            // the files that explain it.
+            let primary = table.physical(&f.region);
             let mut related: Vec<Location> = Vec::new();
             for p in &u.parameter_files {
                 related.push(
@@ -57,7 +133,7 @@ pub fn build(report: &Report) -> Sarif {
                         .id(related.len() as i64)
                         .physical_location(
                             PhysicalLocation::builder()
-                                .artifact_location(artifact(p))
+                                .artifact_location(table.location(p))
                                 .build(),
                         )
                         .message(Message::from(
@@ -70,7 +146,7 @@ pub fn build(report: &Report) -> Sarif {
                 related.push(
                     Location::builder()
                         .id(related.len() as i64)
-                        .physical_location(physical(&r.region))
+                        .physical_location(table.physical(&r.region))
                         .message(Message::from(r.message.as_str()))
                         .build(),
                 );
@@ -82,17 +158,25 @@ pub fn build(report: &Report) -> Sarif {
                 .rule_index(rule_index as i64)
                 .level(result_level(f.level))
                 .message(Message::from(f.message.as_str()))
-                .locations(vec![Location::builder()
-                    .physical_location(physical(&f.region))
-                    .build()])
+                .locations(vec![Location::builder().physical_location(primary).build()])
                 .partial_fingerprints(fingerprints);
-            if related.is_empty() {
-                base.build()
-            } else {
-                let mut result = base.build();
+            let mut result = base.build();
+            if !related.is_empty() {
                 result.related_locations = Some(related);
-                result
             }
+            if let Some(s) = &f.suppression {
+                let kind = match s.source {
+                    SuppressionSource::Template => "inSource",
+                    SuppressionSource::Config | SuppressionSource::PsRule => "external",
+                };
+                result.suppressions = Some(vec![SarifSuppression::builder()
+                    .kind(json!(kind))
+                    .status(json!("accepted"))
+                    .justification(s.justification.as_str())
+                    .build()]);
+            }
+            result.fixes = f.fix.as_ref().map(|fix| vec![sarif_fix(fix, &mut table)]);
+            result
         })
         .collect();
 
@@ -105,11 +189,11 @@ pub fn build(report: &Report) -> Sarif {
         .map(|(e, level)| {
             let location = if e.line == 0 {
                 PhysicalLocation::builder()
-                    .artifact_location(artifact(&e.file))
+                    .artifact_location(table.location(&e.file))
                     .build()
             } else {
                 PhysicalLocation::builder()
-                    .artifact_location(artifact(&e.file))
+                    .artifact_location(table.location(&e.file))
                     .region(
                         Region::builder()
                             .start_line(i64::from(e.line))
@@ -133,12 +217,22 @@ pub fn build(report: &Report) -> Sarif {
         .tool_execution_notifications(notifications)
         .build();
 
-    let run = Run::builder()
+    let mut run = Run::builder()
         .tool(Tool::builder().driver(driver).build())
+        .automation_details(RunAutomationDetails::builder().id(AUTOMATION_ID).build())
+        .artifacts(table.artifacts())
         .results(results)
         .invocations(vec![invocation])
         .column_kind(json!("unicodeCodePoints"))
         .build();
+    if let Some(base) = &report.base {
+        let mut bases = BTreeMap::new();
+        bases.insert(
+            SRCROOT.to_string(),
+            ArtifactLocation::builder().uri(file_uri(base)).build(),
+        );
+        run.original_uri_base_ids = Some(bases);
+    }
 
     Sarif::builder()
         .schema(SCHEMA_URI)
@@ -184,8 +278,8 @@ fn descriptor(rule: &Rule) -> ReportingDescriptor {
         )
         .help(
             MultiformatMessageString::builder()
-                .text(rule.help_markdown)
-                .markdown(rule.help_markdown)
+                .text(crate::rules::docs::plain_text(rule))
+                .markdown(crate::rules::docs::markdown(rule))
                 .build(),
         )
         .help_uri(if rule.reference.is_some() {
@@ -202,6 +296,59 @@ fn descriptor(rule: &Rule) -> ReportingDescriptor {
         .build()
 }
 
+/// A fix as SARIF `fixes[]`: one artifact change per file, its edits as
+/// replacements (an insertion deletes an empty region), and the safety in
+/// the properties.
+fn sarif_fix(fix: &Fix, table: &mut Artifacts) -> serde_sarif::sarif::Fix {
+    let mut changes: Vec<ArtifactChange> = Vec::new();
+    let mut files: Vec<&str> = fix.edits.iter().map(|e| e.file.as_str()).collect();
+    files.dedup();
+    for file in files {
+        let replacements: Vec<Replacement> = fix
+            .edits
+            .iter()
+            .filter(|e| e.file == file)
+            .map(|e| {
+                let r = &e.region;
+                Replacement::builder()
+                    .deleted_region(
+                        Region::builder()
+                            .start_line(i64::from(r.start_line))
+                            .start_column(i64::from(r.start_column))
+                            .end_line(i64::from(r.end_line))
+                            .end_column(i64::from(r.end_column))
+                            .build(),
+                    )
+                    .inserted_content(
+                        ArtifactContent::builder()
+                            .text(e.replacement.as_str())
+                            .build(),
+                    )
+                    .build()
+            })
+            .collect();
+        changes.push(
+            ArtifactChange::builder()
+                .artifact_location(table.location(file))
+                .replacements(replacements)
+                .build(),
+        );
+    }
+    let mut extra = BTreeMap::new();
+    extra.insert(
+        "safety".to_string(),
+        json!(match fix.safety {
+            Safety::Safe => "safe",
+            Safety::Unsafe => "unsafe",
+        }),
+    );
+    serde_sarif::sarif::Fix::builder()
+        .description(Message::from(fix.description.as_str()))
+        .artifact_changes(changes)
+        .properties(PropertyBag::builder().additional_properties(extra).build())
+        .build()
+}
+
 fn result_level(level: Level) -> ResultLevel {
     match level {
         Level::Error => ResultLevel::Error,
@@ -210,22 +357,27 @@ fn result_level(level: Level) -> ResultLevel {
     }
 }
 
-fn physical(region: &ReportRegion) -> PhysicalLocation {
-    PhysicalLocation::builder()
-        .artifact_location(artifact(&region.file))
-        .region(
-            Region::builder()
-                .start_line(i64::from(region.start_line))
-                .start_column(i64::from(region.start_column))
-                .end_line(i64::from(region.end_line))
-                .end_column(i64::from(region.end_column))
-                .build(),
-        )
-        .build()
-}
-
-fn artifact(path: &str) -> ArtifactLocation {
-    ArtifactLocation::builder().uri(uri_path(path)).build()
+/// An absolute folder as a `file:` URI ending in `/` (`file:///C:/x/` on
+/// Windows).
+pub fn file_uri(folder: &std::path::Path) -> String {
+    let path = folder.to_string_lossy().replace('\\', "/");
+    let path = path.trim_end_matches('/');
+    if path.is_empty() {
+        return "file:///".to_string();
+    }
+    let mut out = String::from("file://");
+    if !path.starts_with('/') {
+        out.push('/');
+    }
+    for b in path.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/:".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out.push('/');
+    out
 }
 
 /// Percent-encodes a `/`-separated relative path into a URI reference.
@@ -252,5 +404,16 @@ mod tests {
             "infra/my%20aks/a%23b.json"
         );
         assert_eq!(uri_path("é.json"), "%C3%A9.json");
+    }
+
+    #[test]
+    fn the_base_is_a_file_uri_ending_in_a_slash() {
+        use std::path::Path;
+        assert_eq!(
+            file_uri(Path::new("/work/my repo")),
+            "file:///work/my%20repo/"
+        );
+        assert_eq!(file_uri(Path::new("/")), "file:///");
+        assert_eq!(file_uri(Path::new("C:\\src\\x")), "file:///C:/src/x/");
     }
 }

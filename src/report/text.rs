@@ -5,7 +5,7 @@ use std::io::Write;
 
 use anstyle::{AnsiColor, Style};
 
-use crate::findings::{Level, Outcome, Report};
+use crate::findings::{Fix, Level, Outcome, Report, Safety};
 
 struct Palette {
     error: Style,
@@ -15,6 +15,7 @@ struct Palette {
     gutter: Style,
     pass: Style,
     unknown: Style,
+    help: Style,
 }
 
 impl Palette {
@@ -29,6 +30,7 @@ impl Palette {
                 gutter: plain,
                 pass: plain,
                 unknown: plain,
+                help: plain,
             };
         }
         Palette {
@@ -39,6 +41,7 @@ impl Palette {
             gutter: AnsiColor::Blue.on_default().bold(),
             pass: AnsiColor::Green.on_default().bold(),
             unknown: AnsiColor::Magenta.on_default().bold(),
+            help: AnsiColor::Cyan.on_default().bold(),
         }
     }
 
@@ -86,9 +89,14 @@ pub fn render(report: &Report, out: &mut dyn Write, styled: bool) -> std::io::Re
     for u in report.unique_findings() {
         let f = u.finding;
         let level = f.level.as_str();
+        let suppressed = if f.suppression.is_some() {
+            " (suppressed)"
+        } else {
+            ""
+        };
         writeln!(
             out,
-            "{}{} {}",
+            "{}{suppressed}{} {}",
             paint(p.level(f.level), &format!("{level}[{}]", f.rule_id)),
             paint(p.bold, ":"),
             paint(p.bold, &clean(&f.message))
@@ -134,6 +142,15 @@ pub fn render(report: &Report, out: &mut dyn Write, styled: bool) -> std::io::Re
                 clean(&u.parameter_files.join(", "))
             )?;
         }
+        if let Some(s) = &f.suppression {
+            writeln!(
+                out,
+                "{pad} {} suppressed in {}: {}",
+                paint(p.gutter, "="),
+                s.source.describe(),
+                clean(&s.justification)
+            )?;
+        }
         for r in &f.related {
             writeln!(
                 out,
@@ -145,6 +162,16 @@ pub fn render(report: &Report, out: &mut dyn Write, styled: bool) -> std::io::Re
                 r.region.start_column
             )?;
         }
+        match &f.fix {
+            Some(fix) => render_fix(out, &p, fix, &f.region.file)?,
+            None => render_example(out, &p, f.rule_id, u.resource.from_bicep, &pad)?,
+        }
+        writeln!(
+            out,
+            "{pad} {} more: aks-authorized-ips explain {}",
+            paint(p.gutter, "="),
+            f.rule_id
+        )?;
         writeln!(out)?;
     }
 
@@ -204,7 +231,16 @@ pub fn render(report: &Report, out: &mut dyn Write, styled: bool) -> std::io::Re
     }
 
     let unique = report.unique_findings();
-    let count = |level: Level| unique.iter().filter(|u| u.finding.level == level).count();
+    let count = |level: Level| {
+        unique
+            .iter()
+            .filter(|u| u.finding.level == level && u.finding.suppression.is_none())
+            .count()
+    };
+    let suppressed = unique
+        .iter()
+        .filter(|u| u.finding.suppression.is_some())
+        .count();
     let s = &report.stats;
     let unlinked = if s.unlinked_parameter_files > 0 {
         format!(
@@ -233,10 +269,15 @@ pub fn render(report: &Report, out: &mut dyn Write, styled: bool) -> std::io::Re
     )?;
     writeln!(
         out,
-        "  Findings: {}, {}, {}.",
+        "  Findings: {}, {}, {}{}.",
         plural(count(Level::Error), "error"),
         plural(count(Level::Warning), "warning"),
         plural(count(Level::Note), "note"),
+        if suppressed > 0 {
+            format!(", {suppressed} suppressed")
+        } else {
+            String::new()
+        }
     )?;
     if !report.errors.is_empty() || !report.notices.is_empty() {
         writeln!(
@@ -245,6 +286,94 @@ pub fn render(report: &Report, out: &mut dyn Write, styled: bool) -> std::io::Re
             plural(report.errors.len(), "error"),
             plural(report.notices.len(), "notice"),
         )?;
+    }
+    Ok(())
+}
+
+/// `help: …` and the changed lines, `-` before and `+` after.
+/// A finding without an edit shows the fix from the rule's documentation,
+/// in the language the user writes: Bicep when the template was compiled from
+/// it, else ARM JSON.
+fn render_example(
+    out: &mut dyn Write,
+    p: &Palette,
+    rule_id: &str,
+    bicep: bool,
+    pad: &str,
+) -> std::io::Result<()> {
+    let Some(rule) = crate::rules::find(rule_id) else {
+        return Ok(());
+    };
+    let (heading, language) = if bicep {
+        ("Bicep", "Bicep")
+    } else {
+        ("Azure template (ARM JSON)", "an ARM template")
+    };
+    let Some(example) = crate::rules::docs::example(rule, heading) else {
+        return Ok(());
+    };
+    writeln!(
+        out,
+        "{}: in {language}, for example:",
+        paint(p.help, "help")
+    )?;
+    for line in example.lines() {
+        writeln!(out, "{pad} {} {line}", paint(p.gutter, "|"))?;
+    }
+    Ok(())
+}
+
+fn render_fix(out: &mut dyn Write, p: &Palette, fix: &Fix, file: &str) -> std::io::Result<()> {
+    let safety = match fix.safety {
+        Safety::Safe => "safe fix",
+        Safety::Unsafe => "unsafe fix",
+    };
+    writeln!(
+        out,
+        "{}{} {} ({safety})",
+        paint(p.help, "help"),
+        paint(p.bold, ":"),
+        clean(&fix.description)
+    )?;
+    for hunk in &fix.preview {
+        let last = hunk.start_line as usize + hunk.old.len().max(hunk.new.len());
+        let pad = " ".repeat(last.to_string().len());
+        if hunk.file != file {
+            writeln!(
+                out,
+                "{pad}{} {}:{}",
+                paint(p.gutter, "-->"),
+                clean(&hunk.file),
+                hunk.start_line
+            )?;
+        }
+        writeln!(out, "{pad} {}", paint(p.gutter, "|"))?;
+        let lines = hunk
+            .old
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (i, l, "-", p.error))
+            .chain(
+                hunk.new
+                    .iter()
+                    .enumerate()
+                    .map(|(i, l)| (i, l, "+", p.pass)),
+            );
+        for (i, line, sign, style) in lines {
+            let number = format!(
+                "{:>width$}",
+                hunk.start_line as usize + i,
+                width = pad.len()
+            );
+            writeln!(
+                out,
+                "{} {} {}",
+                paint(p.gutter, &number),
+                paint(style, sign),
+                clean(line)
+            )?;
+        }
+        writeln!(out, "{pad} {}", paint(p.gutter, "|"))?;
     }
     Ok(())
 }

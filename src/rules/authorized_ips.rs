@@ -5,8 +5,9 @@
 //! (`cluster_config.rs`). Documentation: `docs/Azure.AKS.AuthorizedIPs.md`.
 
 use crate::evaluate::{shorten, Deployed, DeployedResource, Kind, Origin, Value};
-use crate::findings::{Finding, Level, Outcome, Related};
+use crate::findings::{Change, Finding, FixIntent, Level, Outcome, Related, Safety};
 
+use super::ranges::OUTBOUND_ONLY;
 use super::{cluster_config, ranges, AUTHORIZED_IPS, INVALID_RANGE, PRIVATE_CLUSTER};
 
 /// Settings a user can change.
@@ -29,14 +30,29 @@ pub struct Judgement {
     /// For `unknown`: which value decides and how to supply it.
     pub reason: Option<String>,
     pub findings: Vec<Finding>,
+    /// The outcome and reason when no error-level finding counts (the
+    /// configuration turned it off, lowered it or suppressed it): pass,
+    /// unknown, or not-applicable for a private cluster.
+    pub without_errors: (Outcome, Option<String>),
 }
 
 impl Judgement {
     fn unknown(reason: String) -> Self {
         Judgement {
             outcome: Outcome::Unknown,
-            reason: Some(reason),
+            reason: Some(reason.clone()),
             findings: Vec::new(),
+            without_errors: (Outcome::Unknown, Some(reason)),
+        }
+    }
+
+    /// The outcome once the configuration has been applied: `fails` tells
+    /// whether an error-level finding remains unsuppressed.
+    pub fn settle(&self, fails: bool) -> (Outcome, Option<String>) {
+        if fails {
+            (Outcome::Fail, None)
+        } else {
+            self.without_errors.clone()
         }
     }
 }
@@ -129,6 +145,7 @@ pub fn judge(resource: &DeployedResource, settings: &RuleSettings) -> Judgement 
                     outcome: Outcome::Fail,
                     reason: None,
                     findings,
+                    without_errors: (Outcome::NotApplicable, None),
                 }
             }
             RangesSetting::Unknown(reason) => Judgement::unknown(format!(
@@ -139,6 +156,7 @@ pub fn judge(resource: &DeployedResource, settings: &RuleSettings) -> Judgement 
                 outcome: Outcome::NotApplicable,
                 reason: None,
                 findings,
+                without_errors: (Outcome::NotApplicable, None),
             },
         };
     }
@@ -152,23 +170,34 @@ pub fn judge(resource: &DeployedResource, settings: &RuleSettings) -> Judgement 
             } else {
                 String::new()
             };
-            findings.push(Finding::new(
+            let fix = if why.is_empty() {
+                insert_ranges_fix(resource, properties, profile, property_path)
+            } else {
+                None
+            };
+            findings.push(
+                Finding::new(
+                    &AUTHORIZED_IPS,
+                    missing_anchor,
+                    format!(
+                        "AKS cluster {cluster} is public and its API server accepts every address: \
+                         `{property_path}` is not set{why}"
+                    ),
+                )
+                .with_fix(fix),
+            );
+        }
+        RangesSetting::Null(v) => findings.push(
+            Finding::new(
                 &AUTHORIZED_IPS,
-                missing_anchor,
+                v.origin.unwrap_or(missing_anchor),
                 format!(
                     "AKS cluster {cluster} is public and its API server accepts every address: \
-                     `{property_path}` is not set{why}"
+                     `{property_path}` is null"
                 ),
-            ));
-        }
-        RangesSetting::Null(v) => findings.push(Finding::new(
-            &AUTHORIZED_IPS,
-            v.origin.unwrap_or(missing_anchor),
-            format!(
-                "AKS cluster {cluster} is public and its API server accepts every address: \
-                 `{property_path}` is null"
-            ),
-        )),
+            )
+            .with_fix(v.origin.map(outbound_only_list_fix)),
+        ),
         RangesSetting::Unknown(reason) => unknowns.push(format!("`{property_path}`: {reason}")),
         RangesSetting::NotAnArray(v) => findings.push(Finding::new(
             &INVALID_RANGE,
@@ -179,19 +208,23 @@ pub fn judge(resource: &DeployedResource, settings: &RuleSettings) -> Judgement 
                 v.type_name()
             ),
         )),
-        RangesSetting::List(list, []) => findings.push(Finding::new(
-            &AUTHORIZED_IPS,
-            list.origin.unwrap_or(missing_anchor),
-            format!(
-                "AKS cluster {cluster} is public and its API server accepts every address: \
-                 `{property_path}` is empty"
-            ),
-        )),
+        RangesSetting::List(list, []) => findings.push(
+            Finding::new(
+                &AUTHORIZED_IPS,
+                list.origin.unwrap_or(missing_anchor),
+                format!(
+                    "AKS cluster {cluster} is public and its API server accepts every address: \
+                     `{property_path}` is empty"
+                ),
+            )
+            .with_fix(list.origin.map(outbound_only_list_fix)),
+        ),
         RangesSetting::List(list, items) => {
             let anchor = list.origin.unwrap_or(missing_anchor);
             ranges::check(
                 &cluster,
                 anchor,
+                list.origin,
                 items,
                 settings,
                 &mut findings,
@@ -204,19 +237,88 @@ pub fn judge(resource: &DeployedResource, settings: &RuleSettings) -> Judgement 
 
     point_back_at_the_cluster(resource, &mut findings);
 
-    let outcome = if findings.iter().any(|f| f.level() == Level::Error) {
-        Outcome::Fail
-    } else if !unknowns.is_empty() {
-        Outcome::Unknown
+    let without_errors = if unknowns.is_empty() {
+        (Outcome::Pass, None)
     } else {
-        Outcome::Pass
+        (Outcome::Unknown, Some(unknowns.join("; ")))
     };
-    let reason = (outcome == Outcome::Unknown).then(|| unknowns.join("; "));
+    let (outcome, reason) = if findings.iter().any(|f| f.level() == Level::Error) {
+        (Outcome::Fail, None)
+    } else {
+        without_errors.clone()
+    };
     Judgement {
         outcome,
         reason,
         findings,
+        without_errors,
     }
+}
+
+/// What the fixes for a missing, null or empty list say.
+fn outbound_only_description(what: &str) -> String {
+    format!(
+        "{what} with `{OUTBOUND_ONLY}`, the documented value that allows only the cluster's own \
+         outbound IP; before deploying, add the ranges your administrators and CI/CD agents \
+         reach the API server from, or they will be locked out"
+    )
+}
+
+/// A `null` or `[]` written somewhere (in the cluster, a parameter's default,
+/// a parameter file) becomes `["0.0.0.0/32"]`.
+fn outbound_only_list_fix(at: Origin) -> FixIntent {
+    FixIntent {
+        description: outbound_only_description("Set the authorized IP ranges"),
+        safety: Safety::Unsafe,
+        change: Change::ReplaceWithList {
+            at,
+            elements: Vec::new(),
+            ranges: vec![OUTBOUND_ONLY.to_string()],
+        },
+    }
+}
+
+/// A missing setting is inserted into the profile, or into `properties`
+/// with a new profile, when that object is written inside the cluster.
+fn insert_ranges_fix(
+    resource: &DeployedResource,
+    properties: Option<&Value>,
+    profile: Option<&Value>,
+    property_path: &str,
+) -> Option<FixIntent> {
+    let inside = |v: &Value| {
+        v.origin.filter(|o| {
+            o.file == resource.origin.file
+                && resource.origin.span.start <= o.span.start
+                && o.span.end <= resource.origin.span.end
+        })
+    };
+    let (object, keys) = match (property_path.rsplit('.').next(), profile) {
+        (Some("apiServerAuthorizedIPRanges"), _) => {
+            (inside(properties?)?, vec!["apiServerAuthorizedIPRanges"])
+        }
+        (_, Some(profile)) => (inside(profile)?, vec!["authorizedIPRanges"]),
+        (_, None) => {
+            let properties = properties?;
+            // A profile written as `null` would still win over an inserted one.
+            if properties.property("apiServerAccessProfile").is_some() {
+                return None;
+            }
+            (
+                inside(properties)?,
+                vec!["apiServerAccessProfile", "authorizedIPRanges"],
+            )
+        }
+    };
+    Some(FixIntent {
+        description: outbound_only_description(&format!("Add `{property_path}`")),
+        safety: Safety::Unsafe,
+        change: Change::InsertProperty {
+            object,
+            keys,
+            ranges: vec![OUTBOUND_ONLY.to_string()],
+        },
+    })
 }
 
 /// The API versions 2019-02-01 to 2019-06-01 carried the ranges directly

@@ -1,11 +1,14 @@
 //! Stage 4: the AKS authorized-IP rule and its checks on the ranges.
 //!
 //! Every rule is a [`Rule`] constant whose documentation is a Markdown file in
-//! `src/rules/docs/`, compiled in; the same text feeds SARIF `help`. Adding a
-//! rule means: its constant, one line in [`RULES`], its doc, its fixtures.
+//! `src/rules/docs/`, compiled in; the same text feeds SARIF `help`, the
+//! `rules` and `explain` commands and the generated pages in `docs/rules/`
+//! (see [`docs`]). Adding a rule means: its constant, one line in [`RULES`],
+//! its doc, its fixtures, and regenerating the pages.
 
 mod authorized_ips;
 mod cluster_config;
+pub mod docs;
 mod ranges;
 
 pub use authorized_ips::{judge, Judgement, RuleSettings};

@@ -8,7 +8,7 @@ use std::str::FromStr;
 use ipnet::Ipv4Net;
 
 use crate::evaluate::{shorten, Kind, Origin, Value};
-use crate::findings::Finding;
+use crate::findings::{Change, Finding, FixIntent, Safety};
 
 use super::authorized_ips::RuleSettings;
 use super::{BROAD, HOST_BITS, INVALID_RANGE, REDUNDANT, TOO_MANY, UNRESTRICTED};
@@ -18,13 +18,16 @@ pub const MAX_RANGES: usize = 200;
 
 /// The documented special value: only the cluster's own outbound IP. It names
 /// no real address range, so containment and coverage leave it alone.
-const OUTBOUND_ONLY: &str = "0.0.0.0/32";
+pub(super) const OUTBOUND_ONLY: &str = "0.0.0.0/32";
 
 /// One entry that parsed as an IPv4 range.
 struct Entry<'v> {
     index: usize,
     text: &'v str,
     origin: Origin,
+    /// Whether `origin` is the entry's own text (not the list's, for a
+    /// value computed by an expression).
+    written: bool,
     /// As written, host bits included.
     net: Ipv4Net,
 }
@@ -83,9 +86,13 @@ pub fn parse_range(text: &str) -> Result<Ipv4Net, String> {
 /// Runs every check on a non-empty list. Entries whose value is unknown add
 /// to `unknowns`: they could be anything, so only findings on the known
 /// entries are certain.
+///
+/// `literal` is the list's own place when it has one: fixes that remove an
+/// entry or replace the list need it, and the place of every entry.
 pub(super) fn check(
     cluster: &str,
     list_origin: Origin,
+    literal: Option<Origin>,
     items: &[Value],
     settings: &RuleSettings,
     findings: &mut Vec<Finding>,
@@ -102,6 +109,10 @@ pub(super) fn check(
         ));
     }
 
+    // The list and each of its entries as written, when they are.
+    let list_parts: Option<(Origin, Vec<Origin>)> = literal
+        .and_then(|list| Some((list, items.iter().map(|i| i.origin).collect::<Option<_>>()?)));
+
     let mut entries = Vec::new();
     for (index, item) in items.iter().enumerate() {
         let origin = item.origin.unwrap_or(list_origin);
@@ -111,6 +122,7 @@ pub(super) fn check(
                     index,
                     text,
                     origin,
+                    written: item.origin.is_some(),
                     net,
                 }),
                 Err(why) => findings.push(
@@ -155,7 +167,8 @@ pub(super) fn check(
                         entry.network()
                     ),
                 )
-                .discriminator(entry.text),
+                .discriminator(entry.text)
+                .with_fix(host_bits_fix(entry)),
             );
         }
     }
@@ -177,8 +190,25 @@ pub(super) fn check(
                 listed.join(", ")
             )
         };
-        findings
-            .push(Finding::new(&UNRESTRICTED, widest.origin, message).discriminator(widest.text));
+        let fix = list_parts.clone().map(|(at, elements)| FixIntent {
+            description: format!(
+                "Replace the ranges with `{OUTBOUND_ONLY}` as a placeholder, then add the \
+                 networks that really need the API server (your administrators' and CI/CD \
+                 agents' ranges): `{OUTBOUND_ONLY}` alone allows only the cluster's own \
+                 outbound IP"
+            ),
+            safety: Safety::Unsafe,
+            change: Change::ReplaceWithList {
+                at,
+                elements,
+                ranges: vec![OUTBOUND_ONLY.to_string()],
+            },
+        });
+        findings.push(
+            Finding::new(&UNRESTRICTED, widest.origin, message)
+                .discriminator(widest.text)
+                .with_fix(fix),
+        );
         // Redundant and Broad are moot until the list is replaced; HostBits
         // and InvalidRange stay, as each names a mistake in one entry.
         return;
@@ -200,9 +230,30 @@ pub(super) fn check(
                 kept.index + 1
             )
         };
+        let fix = match &list_parts {
+            Some((list, elements)) if redundant.written && kept.written => Some(FixIntent {
+                description: if redundant.network() == kept.network() {
+                    format!("Remove the repeated `{}`", redundant.text)
+                } else {
+                    format!(
+                        "Remove `{}`: `{}` already allows all its addresses",
+                        redundant.text, kept.text
+                    )
+                },
+                safety: Safety::Safe,
+                change: Change::RemoveElement {
+                    list: *list,
+                    elements: elements.clone(),
+                    entry: redundant.origin,
+                    kept: kept.origin,
+                },
+            }),
+            _ => None,
+        };
         findings.push(
             Finding::new(&REDUNDANT, redundant.origin, message)
-                .discriminator(format!("{}#{}", redundant.text, redundant.index)),
+                .discriminator(format!("{}#{}", redundant.text, redundant.index))
+                .with_fix(fix),
         );
     }
 
@@ -224,6 +275,23 @@ pub(super) fn check(
             );
         }
     }
+}
+
+/// Writing the network address allows exactly the same addresses.
+fn host_bits_fix(entry: &Entry) -> Option<FixIntent> {
+    entry.written.then(|| FixIntent {
+        description: format!(
+            "Write `{}`, the network address of `{}`: it allows the same addresses",
+            entry.network(),
+            entry.text
+        ),
+        safety: Safety::Safe,
+        change: Change::ReplaceString {
+            at: entry.origin,
+            expected: entry.text.to_string(),
+            with: entry.network().to_string(),
+        },
+    })
 }
 
 /// The widest entry, when the entries together cover all of IPv4.

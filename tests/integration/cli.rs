@@ -176,7 +176,16 @@ fn keys(value: &serde_json::Value) -> Vec<&str> {
 fn json_output_follows_the_version_1_contract() {
     let (code, json) = run_json(&fixtures(), &["scan", "report"]);
     assert_eq!(code, 2, "report/ holds a broken template");
-    assert_eq!(keys(&json), ["version", "resources", "errors", "notices"]);
+    assert_eq!(
+        keys(&json),
+        [
+            "version",
+            "resources",
+            "errors",
+            "notices",
+            "suppressedFindings"
+        ]
+    );
     assert_eq!(json["version"], 1);
 
     let resources = json["resources"].as_array().expect("resources");
@@ -213,9 +222,16 @@ fn json_output_follows_the_version_1_contract() {
                     "column",
                     "endLine",
                     "endColumn",
-                    "fingerprint"
+                    "fingerprint",
+                    "suppressed",
+                    "fix"
                 ]
             );
+            assert!(f["suppressed"].is_null(), "nothing is suppressed here");
+            if !f["fix"].is_null() {
+                assert!(f["fix"]["description"].is_string());
+                assert!(["safe", "unsafe"].contains(&f["fix"]["safety"].as_str().expect("safety")));
+            }
             assert!(f["ruleId"]
                 .as_str()
                 .is_some_and(|id| id.starts_with("Azure.AKS.AuthorizedIPs")));

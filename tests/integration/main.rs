@@ -10,14 +10,24 @@
 //! - `hostile`: huge, deeply nested, non-UTF-8 and UTF-16 files;
 //! - `engine`: the template expansion engine, construct by construct, on
 //!   `tests/fixtures/engine/`;
-//! - `corpus`: the shared corpus of real templates, when it is present.
+//! - `suppressions`: the configuration file, `ps-rule.yaml` and template
+//!   metadata (rules off, levels, suppressions) through the binary;
+//! - `docs`: the `rules` and `explain` commands, the rule docs, the generated
+//!   pages in `docs/rules/`;
+//! - `corpus`: the shared corpus of real templates, when it is present;
+//! - `fixes`: each fix applied, re-parsed and re-scanned, and `scan --fix`;
+//! - `github`: annotations, job summary and outputs in GitHub Actions.
 
 mod cli;
 mod corpus;
+mod docs;
 mod engine;
+mod fixes;
+mod github;
 mod hostile;
 mod realworld;
 mod sarif;
 mod scan;
 mod snapshots;
+mod suppressions;
 mod util;

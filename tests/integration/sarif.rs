@@ -21,21 +21,42 @@ fn schema_path() -> PathBuf {
     manifest_dir().join("../shared/schemas/sarif-schema-2.1.0.json")
 }
 
-#[test]
-fn sarif_validates_against_the_sarif_2_1_0_schema() {
+/// The SARIF 2.1.0 schema's validator, or `None` (with a note) when the
+/// shared folder does not hold the schema.
+fn validator() -> Option<jsonschema::Validator> {
     let path = schema_path();
     let Ok(text) = std::fs::read_to_string(&path) else {
         println!("skipped: ../shared/schemas/sarif-schema-2.1.0.json not found");
-        return;
+        return None;
     };
     let schema: Value = serde_json::from_str(&text).expect("the schema is JSON");
     // The schema is draft-04 and all its `$ref`s point inside it
     // (`#/definitions/...`), so nothing is fetched: jsonschema is built
     // without its HTTP and file resolvers.
-    let validator = jsonschema::options()
-        .should_validate_formats(true)
-        .build(&schema)
-        .expect("the SARIF schema compiles");
+    Some(
+        jsonschema::options()
+            .should_validate_formats(true)
+            .build(&schema)
+            .expect("the SARIF schema compiles"),
+    )
+}
+
+/// What the schema finds wrong in a log, or `None` without the schema.
+pub(crate) fn schema_errors(sarif: &Value) -> Option<Vec<String>> {
+    let validator = validator()?;
+    Some(
+        validator
+            .iter_errors(sarif)
+            .map(|e| format!("{} at {}", e, e.instance_path))
+            .collect(),
+    )
+}
+
+#[test]
+fn sarif_validates_against_the_sarif_2_1_0_schema() {
+    let Some(validator) = validator() else {
+        return;
+    };
 
     let sarif = fixture_sarif();
     let errors: Vec<String> = validator
@@ -225,4 +246,72 @@ fn a_missing_path_is_a_notification_without_a_region() {
     assert!(location["artifactLocation"]["uri"]
         .as_str()
         .is_some_and(|u| u.ends_with("no-such-file.json")));
+}
+
+#[test]
+fn every_artifact_location_is_relative_to_srcroot_and_indexed_into_artifacts() {
+    let sarif = fixture_sarif();
+    let run = &sarif["runs"][0];
+    assert_eq!(run["automationDetails"]["id"], "aks-authorized-ips/");
+    let root = run["originalUriBaseIds"]["%SRCROOT%"]["uri"]
+        .as_str()
+        .expect("%SRCROOT%");
+    assert!(
+        root.starts_with("file:///") && root.ends_with("/tests/fixtures/"),
+        "{root}"
+    );
+    let artifacts: Vec<&str> = run["artifacts"]
+        .as_array()
+        .expect("artifacts")
+        .iter()
+        .map(|a| {
+            assert_eq!(a["location"]["uriBaseId"], "%SRCROOT%");
+            a["location"]["uri"].as_str().expect("uri")
+        })
+        .collect();
+    let mut unique = artifacts.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique.len(), artifacts.len(), "each file once");
+    // Every artifactLocation anywhere in the run points at its artifact.
+    fn walk(v: &Value, artifacts: &[&str], seen: &mut usize) {
+        match v {
+            Value::Object(map) => {
+                if let Some(location) = map.get("artifactLocation") {
+                    let index = location["index"].as_u64().expect("index") as usize;
+                    assert_eq!(location["uri"], artifacts[index]);
+                    assert_eq!(location["uriBaseId"], "%SRCROOT%");
+                    *seen += 1;
+                }
+                map.values().for_each(|x| walk(x, artifacts, seen));
+            }
+            Value::Array(items) => items.iter().for_each(|x| walk(x, artifacts, seen)),
+            _ => {}
+        }
+    }
+    let mut seen = 0;
+    walk(&run["results"], &artifacts, &mut seen);
+    walk(&run["invocations"], &artifacts, &mut seen);
+    assert!(seen > 20, "{seen}");
+    // Results stay sorted by place, then rule.
+    let places: Vec<(String, u64, u64, String)> = run["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|r| {
+            let l = &r["locations"][0]["physicalLocation"];
+            (
+                l["artifactLocation"]["uri"]
+                    .as_str()
+                    .expect("uri")
+                    .to_string(),
+                l["region"]["startLine"].as_u64().expect("line"),
+                l["region"]["startColumn"].as_u64().expect("column"),
+                r["ruleId"].as_str().expect("ruleId").to_string(),
+            )
+        })
+        .collect();
+    let mut sorted = places.clone();
+    sorted.sort();
+    assert_eq!(places, sorted);
 }
