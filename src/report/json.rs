@@ -52,6 +52,10 @@ struct JsonFinding<'a> {
     suppressed: Option<JsonSuppressed<'a>>,
     /// Added in version 1: the fix the tool can apply, else null.
     fix: Option<JsonFix<'a>>,
+    /// Added in version 1: when there is no fix, the rule's example of the
+    /// right setting, in Bicep for a template compiled from Bicep, else in
+    /// ARM JSON; null when there is a fix.
+    example: Option<&'static str>,
 }
 
 #[derive(Serialize)]
@@ -88,6 +92,16 @@ impl<'a> From<&'a ErrorReport> for JsonError<'a> {
     }
 }
 
+/// The rule's documented example for the kind of file the user edits.
+fn example_for(rule_id: &str, from_bicep: bool) -> Option<&'static str> {
+    let heading = if from_bicep {
+        "Bicep"
+    } else {
+        "Azure template (ARM JSON)"
+    };
+    crate::rules::find(rule_id).and_then(|rule| crate::rules::docs::example(rule, heading))
+}
+
 pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     let doc = JsonReport {
         version: VERSION,
@@ -115,6 +129,10 @@ pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
                         end_line: f.region.end_line,
                         end_column: f.region.end_column,
                         fingerprint: &f.fingerprint,
+                        example: match f.fix {
+                            Some(_) => None,
+                            None => example_for(f.rule_id, r.from_bicep),
+                        },
                         fix: f.fix.as_ref().map(|fix| JsonFix {
                             description: &fix.description,
                             safety: fix.safety,

@@ -224,8 +224,14 @@ fn json_output_follows_the_version_1_contract() {
                     "endColumn",
                     "fingerprint",
                     "suppressed",
-                    "fix"
+                    "fix",
+                    "example"
                 ]
+            );
+            // Every finding says what to change: a fix, or the example.
+            assert!(
+                f["fix"].is_null() != f["example"].is_null(),
+                "exactly one of fix and example: {f}"
             );
             assert!(f["suppressed"].is_null(), "nothing is suppressed here");
             if !f["fix"].is_null() {
