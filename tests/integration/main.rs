@@ -16,12 +16,15 @@
 //!   pages in `docs/rules/`;
 //! - `corpus`: the shared corpus of real templates, when it is present;
 //! - `fixes`: each fix applied, re-parsed and re-scanned, and `scan --fix`.
+//! - `github_review`: `scan --pr-comments` against a stand-in GitHub API on
+//!   127.0.0.1.
 
 mod cli;
 mod corpus;
 mod docs;
 mod engine;
 mod fixes;
+mod github_review;
 mod hostile;
 mod realworld;
 mod sarif;
