@@ -26,6 +26,7 @@ Examples:
   aks-authorized-ips scan --include 'infra/**/*.json' --exclude '*.generated.json'
   aks-authorized-ips scan --fail-on warning     also fail on warnings
   aks-authorized-ips scan --fix                 apply the safe fixes in place
+  aks-authorized-ips scan --pr-comments         also review the GitHub pull request
 
 Exit codes:
   0  no finding at or above --fail-on
@@ -111,6 +112,12 @@ pub struct ScanArgs {
     /// `github` always does; `none` never does.
     #[arg(long, value_enum, value_name = "WHERE", default_value_t = CiOutput::Auto)]
     pub ci_output: CiOutput,
+
+    /// On a GitHub pull request (GITHUB_EVENT_NAME, GITHUB_EVENT_PATH,
+    /// GITHUB_TOKEN), post one review with an inline comment per new finding
+    /// on a changed line. Never changes the exit code.
+    #[arg(long)]
+    pub pr_comments: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -211,6 +218,13 @@ fn scan(args: ScanArgs) -> anyhow::Result<i32> {
     // Workflow commands must not break a JSON or SARIF report on stdout.
     let report_on_stdout = args.output.is_none() && args.format != Format::Text;
     report::ci::emit(&report, args.ci_output, report_on_stdout)?;
+
+    // The report is written first: a review that cannot be posted loses
+    // nothing, and never changes the exit code.
+    if args.pr_comments {
+        let mut err = std::io::stderr();
+        crate::github::post_review(&report, &mut err);
+    }
     if fix_failed {
         return Ok(EXIT_ERROR);
     }

@@ -11,6 +11,7 @@ pub mod evaluate;
 pub mod explain;
 pub mod findings;
 pub mod fix;
+pub mod github;
 pub mod parse;
 pub mod report;
 pub mod rules;

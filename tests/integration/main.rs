@@ -17,6 +17,8 @@
 //! - `corpus`: the shared corpus of real templates, when it is present;
 //! - `fixes`: each fix applied, re-parsed and re-scanned, and `scan --fix`;
 //! - `github`: annotations, job summary and outputs in GitHub Actions.
+//! - `github_review`: `scan --pr-comments` against a stand-in GitHub API on
+//!   127.0.0.1.
 
 mod cli;
 mod corpus;
@@ -24,6 +26,7 @@ mod docs;
 mod engine;
 mod fixes;
 mod github;
+mod github_review;
 mod hostile;
 mod realworld;
 mod sarif;

@@ -1,0 +1,458 @@
+//! What to say on a pull request: the inline comments, the review body and
+//! the comments to mark fixed, from the report, the PR's diff and what was
+//! said before. Pure: no network, so every decision is unit-testable.
+
+use std::collections::{HashMap, HashSet};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::diff::FileDiff;
+use crate::findings::{FindingReport, Report, ResourceReport, Safety, UniqueFinding};
+use crate::report::markdown::{code, code_block, escape};
+
+/// At most this many inline comments per review; the rest go in the body.
+pub const MAX_INLINE: usize = 30;
+
+const MARKER: &str = "<!-- aks-authorized-ips";
+
+/// The hidden marker that ties a comment to a finding.
+pub fn fingerprint_marker(fp: &str) -> String {
+    format!("{MARKER} fingerprint={fp} -->")
+}
+
+fn state_marker(fixed: bool) -> String {
+    format!(
+        "{MARKER} state={} -->",
+        if fixed { "fixed" } else { "open" }
+    )
+}
+
+fn summarised_marker(fp: &str) -> String {
+    format!("{MARKER} summarised={fp} -->")
+}
+
+/// Reads `key` from our markers at the start of a line of `body` (a quote
+/// in a reply starts with `>`, so quoting our comment does not count).
+fn marker_values<'a>(body: &'a str, key: &str) -> Vec<&'a str> {
+    let prefix = format!("{MARKER} {key}=");
+    body.lines()
+        .filter_map(|l| l.trim_end().strip_prefix(prefix.as_str()))
+        .filter_map(|rest| rest.strip_suffix(" -->"))
+        .filter(|v| !v.is_empty() && v.chars().all(|c| c.is_ascii_alphanumeric()))
+        .collect()
+}
+
+/// One of our earlier inline comments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Existing {
+    pub id: u64,
+    pub fingerprint: String,
+    pub fixed: bool,
+    pub body: String,
+}
+
+/// Our comments among a PR's review comments (replies are skipped).
+pub fn existing_comments(comments: &[Value]) -> Vec<Existing> {
+    comments
+        .iter()
+        .filter(|c| c.get("in_reply_to_id").map_or(true, Value::is_null))
+        .filter_map(|c| {
+            let id = c.get("id")?.as_u64()?;
+            let body = c.get("body")?.as_str()?;
+            let fingerprint = marker_values(body, "fingerprint").first()?.to_string();
+            let fixed = marker_values(body, "state").contains(&"fixed");
+            Some(Existing {
+                id,
+                fingerprint,
+                fixed,
+                body: body.to_string(),
+            })
+        })
+        .collect()
+}
+
+/// Fingerprints our earlier reviews listed in their body.
+pub fn summarised_before(reviews: &[Value]) -> HashSet<String> {
+    reviews
+        .iter()
+        .filter_map(|r| r.get("body").and_then(Value::as_str))
+        .flat_map(|b| marker_values(b, "summarised"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// An inline comment, as `POST …/reviews` takes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReviewComment {
+    pub path: String,
+    pub line: u32,
+    pub side: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_line: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_side: Option<&'static str>,
+    pub body: String,
+}
+
+/// Everything one run says.
+#[derive(Debug, Default)]
+pub struct Plan {
+    pub comments: Vec<ReviewComment>,
+    /// The review's body; `None` when there is nothing new to say.
+    pub body: Option<String>,
+    /// Comments to update: id and new body.
+    pub fixed: Vec<(u64, String)>,
+    /// Findings already commented or summarised by an earlier run.
+    pub already_said: usize,
+}
+
+/// Where a finding is commented: lines `start..=end` and the suggestion.
+struct Placement {
+    start: u32,
+    end: u32,
+    suggestion: Option<String>,
+}
+
+pub struct Inputs<'a> {
+    pub report: &'a Report,
+    /// The PR's files and their commentable lines.
+    pub diffs: &'a HashMap<String, FileDiff>,
+    pub existing: &'a [Existing],
+    pub summarised_before: &'a HashSet<String>,
+    /// Reads a report path's text (for suggestions).
+    pub read: &'a dyn Fn(&str) -> Option<String>,
+}
+
+pub fn plan(inputs: &Inputs<'_>) -> Plan {
+    let findings: Vec<UniqueFinding<'_>> = inputs
+        .report
+        .unique_findings()
+        .into_iter()
+        .filter(|u| u.finding.suppression.is_none())
+        .collect();
+    let current: HashSet<&str> = findings
+        .iter()
+        .map(|u| u.finding.fingerprint.as_str())
+        .collect();
+    let open: HashSet<&str> = inputs
+        .existing
+        .iter()
+        .filter(|e| !e.fixed)
+        .map(|e| e.fingerprint.as_str())
+        .collect();
+
+    let mut plan = Plan::default();
+    let mut texts: HashMap<String, Option<String>> = HashMap::new();
+    let mut listed: Vec<&UniqueFinding<'_>> = Vec::new();
+    let mut elsewhere = 0;
+    for u in &findings {
+        let f = u.finding;
+        if open.contains(f.fingerprint.as_str())
+            || inputs.summarised_before.contains(&f.fingerprint)
+        {
+            plan.already_said += 1;
+            continue;
+        }
+        let Some(diff) = inputs.diffs.get(&f.region.file) else {
+            elsewhere += 1;
+            continue;
+        };
+        let text = texts
+            .entry(f.region.file.clone())
+            .or_insert_with(|| (inputs.read)(&f.region.file));
+        match place(f, diff, text.as_deref()) {
+            Some(p) if plan.comments.len() < MAX_INLINE => {
+                plan.comments.push(ReviewComment {
+                    path: f.region.file.clone(),
+                    line: p.end,
+                    side: "RIGHT",
+                    start_line: (p.start < p.end).then_some(p.start),
+                    start_side: (p.start < p.end).then_some("RIGHT"),
+                    body: comment_body(u.resource, f, p.suggestion.as_deref()),
+                });
+            }
+            _ => listed.push(u),
+        }
+    }
+
+    for e in inputs.existing {
+        if !e.fixed && !current.contains(e.fingerprint.as_str()) {
+            plan.fixed.push((e.id, fixed_body(&e.body)));
+        }
+    }
+    // Several comments can carry one fingerprint (a run that raced another):
+    // each is updated once.
+    plan.fixed.sort_by_key(|(id, _)| *id);
+    plan.fixed.dedup_by_key(|(id, _)| *id);
+
+    if !plan.comments.is_empty() || !listed.is_empty() {
+        plan.body = Some(review_body(plan.comments.len(), &listed, elsewhere));
+    }
+    plan
+}
+
+/// The lines to comment on, when some are in the diff. A finding's whole
+/// region when it is in one hunk, else its last line; when the fix's edits
+/// are on those lines, a suggestion replaces them; when they are elsewhere
+/// in one hunk, the comment goes on the edited lines instead so the fix is
+/// one click.
+fn place(f: &FindingReport, diff: &FileDiff, text: Option<&str>) -> Option<Placement> {
+    let (s, e) = (
+        f.region.start_line,
+        f.region.end_line.max(f.region.start_line),
+    );
+    let range = if diff.same_hunk(s, e) {
+        Some((s, e))
+    } else if diff.contains(e) {
+        Some((e, e))
+    } else {
+        None
+    };
+    if let (Some((s, e)), Some(text)) = (range, text) {
+        if let Some(suggestion) = suggestion(f, text, s, e) {
+            return Some(Placement {
+                start: s,
+                end: e,
+                suggestion: Some(suggestion),
+            });
+        }
+    }
+    if let (Some(fix), Some(text)) = (&f.fix, text) {
+        let from = fix.edits.iter().map(|e| e.region.start_line).min();
+        let to = fix.edits.iter().map(|e| e.region.end_line).max();
+        if let (Some(from), Some(to)) = (from, to) {
+            if diff.same_hunk(from, to) {
+                if let Some(suggestion) = suggestion(f, text, from, to) {
+                    return Some(Placement {
+                        start: from,
+                        end: to,
+                        suggestion: Some(suggestion),
+                    });
+                }
+            }
+        }
+    }
+    range.map(|(start, end)| Placement {
+        start,
+        end,
+        suggestion: None,
+    })
+}
+
+/// The new text of lines `start..=end` once the finding's fix is applied,
+/// when every edit of the fix is on those lines of the finding's file.
+fn suggestion(f: &FindingReport, text: &str, start: u32, end: u32) -> Option<String> {
+    let fix = f.fix.as_ref()?;
+    if fix.edits.is_empty()
+        || !fix.edits.iter().all(|e| {
+            e.file == f.region.file && e.region.start_line >= start && e.region.end_line <= end
+        })
+    {
+        return None;
+    }
+    let from = line_start(text, start)?;
+    let to = line_end(text, end)?;
+    let mut edits: Vec<_> = fix.edits.iter().collect();
+    edits.sort_by_key(|e| e.start);
+    let mut out = String::new();
+    let mut at = from;
+    for e in edits {
+        if e.start < at
+            || e.end > to
+            || !text.is_char_boundary(e.start)
+            || !text.is_char_boundary(e.end)
+        {
+            return None;
+        }
+        out.push_str(&text[at..e.start]);
+        out.push_str(&e.replacement);
+        at = e.end;
+    }
+    out.push_str(&text[at..to]);
+    let out = out.trim_start_matches('\u{feff}');
+    let lines: Vec<&str> = out.split('\n').map(|l| l.trim_end_matches('\r')).collect();
+    Some(lines.join("\n"))
+}
+
+/// Byte offset where 1-based `line` starts.
+fn line_start(text: &str, line: u32) -> Option<usize> {
+    if line == 0 {
+        return None;
+    }
+    if line == 1 {
+        return Some(0);
+    }
+    text.match_indices('\n')
+        .nth(line as usize - 2)
+        .map(|(i, _)| i + 1)
+}
+
+/// Byte offset where 1-based `line` ends (before its line break).
+fn line_end(text: &str, line: u32) -> Option<usize> {
+    let start = line_start(text, line)?;
+    Some(text[start..].find('\n').map_or(text.len(), |i| start + i))
+}
+
+/// A ```` ```suggestion ```` block whose fence the content cannot close; an
+/// empty one deletes the lines.
+fn suggestion_block(new_text: &str) -> String {
+    if new_text.trim().is_empty() {
+        return "```suggestion\n```".to_string();
+    }
+    code_block("suggestion", new_text)
+}
+
+fn comment_body(resource: &ResourceReport, f: &FindingReport, suggestion: Option<&str>) -> String {
+    let rule = crate::rules::find(f.rule_id);
+    let mut out = format!(
+        "**{}** {} on cluster **{}**\n\n{}\n",
+        f.level.as_str(),
+        code(f.rule_id),
+        escape(&resource.name),
+        escape(&f.message)
+    );
+    if let Some(rule) = rule {
+        out.push_str(&format!("\n{}\n", escape(rule.short_description)));
+    }
+    match (suggestion, &f.fix) {
+        (Some(new_text), Some(fix)) => {
+            let safety = match fix.safety {
+                Safety::Safe => "Suggested fix",
+                Safety::Unsafe => "Suggested fix (unsafe: it changes who can reach the API server)",
+            };
+            out.push_str(&format!(
+                "\n**{safety}:** {}\n\n{}\n",
+                escape(&fix.description),
+                suggestion_block(new_text)
+            ));
+            if fix.safety == Safety::Unsafe {
+                out.push_str(
+                    "\n> [!WARNING]\n> `0.0.0.0/32` only lets the cluster reach its own API server. \
+                     Before merging, **add the ranges your administrators and CI/CD agents use**, \
+                     or they will be locked out of the cluster.\n",
+                );
+            }
+        }
+        _ => {
+            if let Some(rule) = rule {
+                let (heading, language, name) = if resource.from_bicep {
+                    ("Bicep", "bicep", "Bicep")
+                } else {
+                    ("Azure template (ARM JSON)", "json", "an ARM template")
+                };
+                if let Some(example) = crate::rules::docs::example(rule, heading) {
+                    out.push_str(&format!(
+                        "\n**How to fix**, in {name}, for example:\n\n{}\n",
+                        code_block(language, example)
+                    ));
+                }
+            }
+        }
+    }
+    if let Some(rule) = rule {
+        out.push_str(&format!(
+            "\nMore: `aks-authorized-ips explain {}` or [the rule's documentation]({}).\n",
+            rule.id,
+            crate::rules::docs::help_uri(rule)
+        ));
+    }
+    out.push_str(&format!(
+        "\n{}\n{}\n",
+        fingerprint_marker(&f.fingerprint),
+        state_marker(false)
+    ));
+    out
+}
+
+/// An earlier comment's body, marked fixed (its marker kept).
+fn fixed_body(old: &str) -> String {
+    let open = state_marker(false);
+    let kept: String = if old.contains(&open) {
+        old.replace(&open, &state_marker(true))
+    } else {
+        format!("{}\n{}\n", old.trim_end(), state_marker(true))
+    };
+    format!("**Fixed:** aks-authorized-ips no longer reports this finding.\n\n---\n\n{kept}")
+}
+
+fn review_body(inline: usize, listed: &[&UniqueFinding<'_>], elsewhere: usize) -> String {
+    let mut out = String::from("### aks-authorized-ips\n\n");
+    if inline > 0 {
+        out.push_str(&format!(
+            "{inline} new finding{} on lines this pull request changes, commented inline.\n\n",
+            if inline == 1 { "" } else { "s" }
+        ));
+    }
+    if !listed.is_empty() {
+        out.push_str(&format!(
+            "{} finding{} not on a line of this diff (or over the limit of {MAX_INLINE} inline comments):\n\n",
+            listed.len(),
+            if listed.len() == 1 { "" } else { "s" }
+        ));
+        out.push_str(
+            "| File | Line | Level | Rule | Cluster | Message |\n|---|---|---|---|---|---|\n",
+        );
+        for u in listed {
+            let f = u.finding;
+            out.push_str(&format!(
+                "| {} | {} | {} | {} | {} | {} |\n",
+                escape(&f.region.file),
+                f.region.start_line,
+                f.level.as_str(),
+                code(f.rule_id),
+                escape(&u.resource.name),
+                escape(&f.message)
+            ));
+        }
+        out.push('\n');
+    }
+    if elsewhere > 0 {
+        out.push_str(&format!(
+            "{elsewhere} more finding{} in files this pull request does not change (see the report or code scanning).\n\n",
+            if elsewhere == 1 { " is" } else { "s are" }
+        ));
+    }
+    out.push_str(&format!("{MARKER} review -->\n"));
+    for u in listed {
+        out.push_str(&summarised_marker(&u.finding.fingerprint));
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markers_round_trip_and_quotes_do_not_count() {
+        let body = format!(
+            "x\n{}\n{}\n",
+            fingerprint_marker("abc123"),
+            state_marker(false)
+        );
+        let c = serde_json::json!([
+            {"id": 1, "body": body},
+            {"id": 2, "body": format!("> {}", fingerprint_marker("def"))},
+            {"id": 3, "body": body, "in_reply_to_id": 1},
+        ]);
+        let e = existing_comments(c.as_array().unwrap());
+        assert_eq!(e.len(), 1);
+        assert_eq!(e[0].fingerprint, "abc123");
+        assert!(!e[0].fixed);
+        let fixed = fixed_body(&e[0].body);
+        let again = existing_comments(&[serde_json::json!({"id": 1, "body": fixed})]);
+        assert!(again[0].fixed);
+        assert_eq!(again[0].fingerprint, "abc123");
+    }
+
+    #[test]
+    fn lines_are_found() {
+        let t = "a\nbb\r\nccc";
+        assert_eq!(line_start(t, 2), Some(2));
+        assert_eq!(line_end(t, 2), Some(5));
+        assert_eq!(line_end(t, 3), Some(t.len()));
+        assert_eq!(line_start(t, 4), None);
+    }
+}
