@@ -146,7 +146,7 @@ fn the_aks_collection_judges_every_cluster_and_no_existing_reference() {
     }
 }
 
-fn json_files(dir: &Path, out: &mut Vec<PathBuf>) {
+pub(crate) fn json_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).expect("read a corpus folder") {
         let path = entry.expect("entry").path();
         if path.is_dir() {
@@ -159,7 +159,7 @@ fn json_files(dir: &Path, out: &mut Vec<PathBuf>) {
 
 /// Byte offsets of every object that declares a managed cluster with
 /// `"existing": true`, anywhere in the tree.
-fn existing_clusters(node: &Node, out: &mut Vec<usize>) {
+pub(crate) fn existing_clusters(node: &Node, out: &mut Vec<usize>) {
     match &node.value {
         Json::Object(members) => {
             let is_cluster = node.get("type").and_then(Node::as_str).is_some_and(|t| {

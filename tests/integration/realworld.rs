@@ -21,8 +21,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use aks_authorized_ips::findings::{Level, Outcome, Report};
-use aks_authorized_ips::parse::{parse, Json, LineIndex, Node};
+use aks_authorized_ips::parse::{parse, LineIndex};
 
+use crate::corpus::{existing_clusters, json_files};
 use crate::util::{manifest_dir, scan_in};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -499,41 +500,4 @@ fn existing_references(base: &Path) -> BTreeSet<(String, u32)> {
         }
     }
     out
-}
-
-fn json_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).expect("read a corpus folder") {
-        let path = entry.expect("entry").path();
-        if path.is_dir() {
-            json_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "json") {
-            out.push(path);
-        }
-    }
-}
-
-fn existing_clusters(node: &Node, out: &mut Vec<usize>) {
-    match &node.value {
-        Json::Object(members) => {
-            let is_cluster = node.get("type").and_then(Node::as_str).is_some_and(|t| {
-                t.eq_ignore_ascii_case("Microsoft.ContainerService/managedClusters")
-            });
-            let existing = matches!(
-                node.get("existing").map(|n| &n.value),
-                Some(Json::Bool(true))
-            );
-            if is_cluster && existing {
-                out.push(node.span.start as usize);
-            }
-            for m in members {
-                existing_clusters(&m.value, out);
-            }
-        }
-        Json::Array(items) => {
-            for item in items {
-                existing_clusters(item, out);
-            }
-        }
-        _ => {}
-    }
 }
