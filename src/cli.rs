@@ -108,8 +108,9 @@ pub struct ScanArgs {
     pub unsafe_fixes: bool,
 
     /// Extra output for the CI system: `auto` writes GitHub Actions
-    /// annotations, job summary and step outputs when GITHUB_ACTIONS=true;
-    /// `github` always does; `none` never does.
+    /// annotations, job summary and step outputs when GITHUB_ACTIONS=true,
+    /// Azure Pipelines logging commands and a build summary when
+    /// TF_BUILD=True; `github` and `azure` force one; `none` writes nothing.
     #[arg(long, value_enum, value_name = "WHERE", default_value_t = CiOutput::Auto)]
     pub ci_output: CiOutput,
 
@@ -216,8 +217,20 @@ fn scan(args: ScanArgs) -> anyhow::Result<i32> {
         }
     }
     // Workflow commands must not break a JSON or SARIF report on stdout.
-    let report_on_stdout = args.output.is_none() && args.format != Format::Text;
-    report::ci::emit(&report, args.ci_output, report_on_stdout)?;
+    let code = if fix_failed {
+        EXIT_ERROR
+    } else {
+        exit_code(&report, args.fail_on)
+    };
+    let run = report::ci::Run {
+        report_on_stdout: args.output.is_none() && args.format != Format::Text,
+        exit_code: code,
+        sarif_file: args
+            .output
+            .as_deref()
+            .filter(|_| args.format == Format::Sarif),
+    };
+    report::ci::emit(&report, args.ci_output, run)?;
 
     // The report is written first: a review that cannot be posted loses
     // nothing, and never changes the exit code.
@@ -225,10 +238,7 @@ fn scan(args: ScanArgs) -> anyhow::Result<i32> {
         let mut err = std::io::stderr();
         crate::github::post_review(&report, &mut err);
     }
-    if fix_failed {
-        return Ok(EXIT_ERROR);
-    }
-    Ok(exit_code(&report, args.fail_on))
+    Ok(code)
 }
 
 /// `--fix`: applies the fixes, lists what changed on stderr, and returns the

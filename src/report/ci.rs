@@ -1,9 +1,9 @@
 //! What a scan adds when it runs in a CI system: `--ci-output auto` (the
 //! default) looks at the environment, `github` forces the GitHub Actions
-//! output, `none` turns it off. Azure Pipelines (`TF_BUILD=True`) is meant to
-//! become one more [`Platform`] here.
+//! output, `azure` the Azure Pipelines output, `none` turns it off.
 
 use std::io::Write;
+use std::path::Path;
 
 use clap::ValueEnum;
 
@@ -12,10 +12,14 @@ use crate::findings::Report;
 /// The `--ci-output` flag.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum CiOutput {
-    /// Detect the CI system from the environment (`GITHUB_ACTIONS=true`).
+    /// Detect the CI system from the environment (`GITHUB_ACTIONS=true`,
+    /// `TF_BUILD=True`).
     Auto,
     /// GitHub Actions: annotations, job summary, step outputs.
     Github,
+    /// Azure Pipelines: logging commands (issues, task result, the SARIF
+    /// artifact) and a build summary.
+    Azure,
     /// Nothing beyond the report.
     #[value(name = "none")]
     Off,
@@ -25,6 +29,7 @@ pub enum CiOutput {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Platform {
     Github,
+    Azure,
 }
 
 impl CiOutput {
@@ -33,21 +38,41 @@ impl CiOutput {
         match self {
             CiOutput::Off => None,
             CiOutput::Github => Some(Platform::Github),
-            // GitHub sets GITHUB_ACTIONS to exactly `true` on its runners.
+            CiOutput::Azure => Some(Platform::Azure),
+            // GitHub sets GITHUB_ACTIONS to exactly `true` on its runners;
+            // the Azure Pipelines agent sets TF_BUILD to `True`.
             CiOutput::Auto => {
-                (var("GITHUB_ACTIONS").as_deref() == Some("true")).then_some(Platform::Github)
+                if var("GITHUB_ACTIONS").as_deref() == Some("true") {
+                    Some(Platform::Github)
+                } else if var("TF_BUILD").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
+                    Some(Platform::Azure)
+                } else {
+                    None
+                }
             }
         }
     }
 }
 
-/// Writes the CI output for `report`. `report_on_stdout` says that a JSON or
-/// SARIF report went to standard output, so workflow commands must go to
-/// standard error to keep it parseable (the runner reads both streams).
-pub fn emit(report: &Report, ci: CiOutput, report_on_stdout: bool) -> anyhow::Result<()> {
+/// How the run went, for the CI output.
+#[derive(Debug, Clone, Copy)]
+pub struct Run<'a> {
+    /// A JSON or SARIF report went to standard output, so commands must go
+    /// to standard error to keep it parseable.
+    pub report_on_stdout: bool,
+    /// The exit code the scan will end with.
+    pub exit_code: i32,
+    /// The SARIF file written with `--format sarif --output FILE`.
+    pub sarif_file: Option<&'a Path>,
+}
+
+/// Writes the CI output for `report`.
+pub fn emit(report: &Report, ci: CiOutput, run: Run<'_>) -> anyhow::Result<()> {
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let report_on_stdout = run.report_on_stdout;
     match ci.platform(var) {
         None => Ok(()),
+        Some(Platform::Azure) => emit_azure(report, run),
         Some(Platform::Github) => {
             if report_on_stdout {
                 let mut err = std::io::stderr().lock();
@@ -79,6 +104,58 @@ pub fn emit(report: &Report, ci: CiOutput, report_on_stdout: bool) -> anyhow::Re
     }
 }
 
+/// Azure Pipelines: the agent reads logging commands from standard output
+/// and standard error alike, so, as for GitHub, they go to standard error
+/// when a JSON or SARIF report is on standard output.
+fn emit_azure(report: &Report, run: Run<'_>) -> anyhow::Result<()> {
+    use super::azure;
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let mut lines = Vec::new();
+    azure::write_issues(report, &mut lines)?;
+    let mut lines = String::from_utf8(lines)?;
+    let mut warnings = Vec::new();
+    match run.sarif_file {
+        Some(path) => {
+            let absolute = std::path::absolute(path)?;
+            lines.push_str(&azure::upload_sarif(&absolute));
+            lines.push('\n');
+        }
+        None => warnings.push(azure::SCANS_TAB_HINT.to_string()),
+    }
+    // A summary that cannot be written must not hide the scan's result.
+    let temp = var("AGENT_TEMPDIRECTORY")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
+    match azure::write_summary(report, &temp) {
+        Ok(path) => {
+            let absolute = std::path::absolute(&path)?;
+            lines.push_str(&azure::upload_summary(&absolute));
+            lines.push('\n');
+        }
+        Err(e) => warnings.push(format!(
+            "warning: cannot write the build summary under {}: {e}",
+            temp.display()
+        )),
+    }
+    lines.push_str(&azure::complete(report, run.exit_code));
+    lines.push('\n');
+
+    let mut err = std::io::stderr().lock();
+    for w in &warnings {
+        writeln!(err, "{w}")?;
+    }
+    err.flush()?;
+    if run.report_on_stdout {
+        err.write_all(lines.as_bytes())?;
+        err.flush()?;
+    } else {
+        let mut out = std::io::stdout().lock();
+        out.write_all(lines.as_bytes())?;
+        out.flush()?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -101,7 +178,26 @@ mod tests {
         );
         assert_eq!(auto.platform(env(&[("GITHUB_ACTIONS", "false")])), None);
         assert_eq!(auto.platform(env(&[])), None);
-        assert_eq!(auto.platform(env(&[("TF_BUILD", "True")])), None);
+    }
+
+    #[test]
+    fn auto_detects_azure_pipelines_when_tf_build_is_true() {
+        let auto = CiOutput::Auto;
+        for value in ["True", "true", "TRUE"] {
+            let pairs: &'static [(&str, &str)] = match value {
+                "True" => &[("TF_BUILD", "True")],
+                "true" => &[("TF_BUILD", "true")],
+                _ => &[("TF_BUILD", "TRUE")],
+            };
+            assert_eq!(auto.platform(env(pairs)), Some(Platform::Azure), "{value}");
+        }
+        assert_eq!(auto.platform(env(&[("TF_BUILD", "False")])), None);
+        assert_eq!(auto.platform(env(&[("TF_BUILD", "1")])), None);
+        assert_eq!(
+            CiOutput::Azure.platform(env(&[("GITHUB_ACTIONS", "true")])),
+            Some(Platform::Azure)
+        );
+        assert_eq!(CiOutput::Off.platform(env(&[("TF_BUILD", "True")])), None);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Stage 6: reporters. One file per format, all fed the same [`Report`];
 //! none re-evaluates anything.
 
+pub mod azure;
 pub mod ci;
 pub mod github;
 pub mod json;

@@ -17,9 +17,12 @@
 //! - `corpus`: the shared corpus of real templates, when it is present;
 //! - `fixes`: each fix applied, re-parsed and re-scanned, and `scan --fix`;
 //! - `github`: annotations, job summary and outputs in GitHub Actions.
+//! - `azure`: logging commands, task result, SARIF artifact and build
+//!   summary in Azure Pipelines.
 //! - `github_review`: `scan --pr-comments` against a stand-in GitHub API on
 //!   127.0.0.1.
 
+mod azure;
 mod cli;
 mod corpus;
 mod docs;

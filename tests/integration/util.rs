@@ -13,6 +13,7 @@ pub const CI_VARIABLES: &[&str] = &[
     "BUILD_SOURCESDIRECTORY",
     "GITHUB_ACTIONS",
     "TF_BUILD",
+    "AGENT_TEMPDIRECTORY",
     "NO_COLOR",
     "CLICOLOR_FORCE",
     "CLICOLOR",
