@@ -56,8 +56,8 @@ test('config: passed when a file, dropped when empty or the directory the agent 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aks-task-'));
   const file = path.join(dir, 'c.yaml');
   fs.writeFileSync(file, 'rules: {}\n');
-  assert.ok(task.buildArgs(env({ config: file })).args.includes('--config'));
-  assert.equal(task.buildArgs(env({ config: file })).args[task.buildArgs(env({ config: file })).args.indexOf('--config') + 1], file);
+  const { args } = task.buildArgs(env({ config: file }));
+  assert.equal(args[args.indexOf('--config') + 1], file);
   assert.ok(!task.buildArgs(env({ config: '' })).args.includes('--config'));
   assert.ok(!task.buildArgs(env({ config: dir })).args.includes('--config'));
   fs.rmSync(dir, { recursive: true });
@@ -208,6 +208,9 @@ test('end to end: a missing binary fails the task with logging commands', () => 
 test('task.json: the inputs index.js reads, the handlers, the version from Cargo.toml', () => {
   const manifest = JSON.parse(fs.readFileSync(path.join(TASK_DIR, 'task.json'), 'utf8'));
   assert.equal(manifest.name, 'AksAuthorizedIps');
+  assert.ok(manifest.friendlyName.length <= 40, 'the schema caps friendlyName at 40 characters');
+  assert.match(manifest.name, /^[A-Za-z0-9-]+$/);
+  for (const i of manifest.inputs) assert.match(i.name, /^[A-Za-z][A-Za-z0-9]*$/);
   assert.match(manifest.id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
   assert.deepEqual(
     manifest.inputs.map((i) => i.name).sort(),
