@@ -74,13 +74,36 @@ fn paint(style: Style, text: &str) -> String {
 
 /// Control characters from templates must not reach the terminal as such.
 fn clean(text: &str) -> String {
-    text.chars()
+    let one_line: String = text
+        .chars()
         .map(|c| match c {
             '\t' => ' ',
             c if c.is_control() => '\u{fffd}',
             c => c,
         })
-        .collect()
+        .collect();
+    break_logging_commands(&one_line)
+}
+
+/// The Azure Pipelines agent acts on `##vso[` anywhere in a line of output, in
+/// any case; a zero-width space after `##` keeps template text from issuing
+/// commands when the text report is on a pipeline's standard output.
+pub(crate) fn break_logging_commands(text: &str) -> String {
+    let lower = text.to_ascii_lowercase();
+    if !lower.contains("##vso[") {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut rest = text;
+    let mut rest_lower = lower.as_str();
+    while let Some(at) = rest_lower.find("##vso[") {
+        out.push_str(&rest[..at + 2]);
+        out.push('\u{200B}');
+        rest = &rest[at + 2..];
+        rest_lower = &rest_lower[at + 2..];
+    }
+    out.push_str(rest);
+    out
 }
 
 pub fn render(report: &Report, out: &mut dyn Write, styled: bool) -> std::io::Result<()> {

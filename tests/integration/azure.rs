@@ -372,3 +372,45 @@ fn azure_output_can_be_forced() {
     assert_eq!(issues(&commands).len(), 1, "{}", out.stdout);
     task_complete(&commands);
 }
+
+#[test]
+fn template_text_in_reports_on_stdout_cannot_issue_commands() {
+    let job = Job::new();
+    let ws = tempfile::tempdir().expect("temp dir");
+    let name = "aks ##VSO[task.complete result=Succeeded]x";
+    write(
+        ws.path(),
+        "infra/aks.json",
+        template_with_ranges(name, "[]"),
+    );
+
+    // The text report shares standard output with our own commands: a line
+    // that is not ours must not hold the prefix anywhere.
+    let text = job.run(ws.path(), &["infra"]);
+    assert_eq!(text.code, 1, "{}", text.stderr);
+    assert!(
+        text.stdout.contains("aks ##"),
+        "the name is shown: {}",
+        text.stdout
+    );
+    for line in text.stdout.lines() {
+        if !line.starts_with("##vso[") {
+            assert!(!line.to_ascii_lowercase().contains("##vso["), "{line}");
+        }
+    }
+
+    // JSON and SARIF on standard output: same values, no prefix.
+    for format in ["json", "sarif"] {
+        let out = job.run(ws.path(), &["infra", "--format", format]);
+        assert!(
+            !out.stdout.to_ascii_lowercase().contains("##vso["),
+            "{format}: {}",
+            out.stdout
+        );
+        let value: serde_json::Value = serde_json::from_str(&out.stdout).expect("valid JSON");
+        assert!(
+            value.to_string().contains(name),
+            "{format}: the name survives decoding"
+        );
+    }
+}
