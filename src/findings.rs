@@ -389,11 +389,50 @@ impl Report {
             .count()
     }
 
+    /// Unique findings (one per template location) by level, leaving out
+    /// suppressed ones, which are counted apart.
+    pub fn finding_counts(&self) -> FindingCounts {
+        let mut counts = FindingCounts::default();
+        for u in self.unique_findings() {
+            match (&u.finding.suppression, u.finding.level) {
+                (Some(_), _) => counts.suppressed += 1,
+                (None, Level::Error) => counts.errors += 1,
+                (None, Level::Warning) => counts.warnings += 1,
+                (None, Level::Note) => counts.notes += 1,
+            }
+        }
+        counts
+    }
+
     pub fn count_outcome(&self, outcome: Outcome) -> usize {
         self.resources
             .iter()
             .filter(|r| r.outcome == outcome)
             .count()
+    }
+}
+
+/// How many unique findings a report has, by level; suppressed apart.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FindingCounts {
+    pub errors: usize,
+    pub warnings: usize,
+    pub notes: usize,
+    pub suppressed: usize,
+}
+
+impl FindingCounts {
+    /// Findings that are not suppressed.
+    pub fn live(&self) -> usize {
+        self.errors + self.warnings + self.notes
+    }
+
+    pub fn of(&self, level: Level) -> usize {
+        match level {
+            Level::Error => self.errors,
+            Level::Warning => self.warnings,
+            Level::Note => self.notes,
+        }
     }
 }
 

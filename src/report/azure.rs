@@ -108,9 +108,8 @@ pub fn result(report: &Report, exit_code: i32) -> &'static str {
     if exit_code != 0 {
         return "Failed";
     }
-    let issues = report.unique_findings().iter().any(|u| {
-        u.finding.suppression.is_none() && matches!(u.finding.level, Level::Error | Level::Warning)
-    });
+    let counts = report.finding_counts();
+    let issues = counts.errors + counts.warnings > 0;
     if issues || report.count_outcome(Outcome::Unknown) > 0 {
         "SucceededWithIssues"
     } else {
@@ -120,13 +119,8 @@ pub fn result(report: &Report, exit_code: i32) -> &'static str {
 
 /// `##vso[task.complete result=...;]` with a one-line account of the scan.
 pub fn complete(report: &Report, exit_code: i32) -> String {
-    let unique = report.unique_findings();
-    let live = |level: Level| {
-        unique
-            .iter()
-            .filter(|u| u.finding.level == level && u.finding.suppression.is_none())
-            .count()
-    };
+    let counts = report.finding_counts();
+    let live = |level: Level| counts.of(level);
     let message = format!(
         "aks-authorized-ips: {} errors, {} warnings, {} notes, {} unknown cluster evaluations, {} files not scanned (exit code {exit_code})",
         live(Level::Error),

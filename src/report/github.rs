@@ -126,11 +126,7 @@ fn distinct_clusters(report: &Report, outcome: Outcome) -> usize {
 
 /// The step outputs, one `name=value` line each.
 pub fn outputs(report: &Report) -> String {
-    let findings = report
-        .unique_findings()
-        .iter()
-        .filter(|u| u.finding.suppression.is_none())
-        .count();
+    let findings = report.finding_counts().live();
     format!(
         "findings={findings}\nfailed-clusters={}\nunknown-clusters={}\n",
         distinct_clusters(report, Outcome::Fail),
@@ -161,17 +157,9 @@ pub fn summary(report: &Report) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "## aks-authorized-ips\n");
 
-    let unique = report.unique_findings();
-    let count = |level: Level| {
-        unique
-            .iter()
-            .filter(|u| u.finding.level == level && u.finding.suppression.is_none())
-            .count()
-    };
-    let suppressed = unique
-        .iter()
-        .filter(|u| u.finding.suppression.is_some())
-        .count();
+    let counts = report.finding_counts();
+    let count = |level: Level| counts.of(level);
+    let suppressed = counts.suppressed;
     let _ = writeln!(
         s,
         "{} cluster evaluations (a template alone or with one of its parameter files).\n",

@@ -253,17 +253,9 @@ pub fn render(report: &Report, out: &mut dyn Write, styled: bool) -> std::io::Re
         writeln!(out)?;
     }
 
-    let unique = report.unique_findings();
-    let count = |level: Level| {
-        unique
-            .iter()
-            .filter(|u| u.finding.level == level && u.finding.suppression.is_none())
-            .count()
-    };
-    let suppressed = unique
-        .iter()
-        .filter(|u| u.finding.suppression.is_some())
-        .count();
+    let counts = report.finding_counts();
+    let count = |level: Level| counts.of(level);
+    let suppressed = counts.suppressed;
     let s = &report.stats;
     let unlinked = if s.unlinked_parameter_files > 0 {
         format!(
