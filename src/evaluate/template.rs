@@ -14,7 +14,7 @@
 
 use std::collections::HashMap;
 
-use crate::parse::{Json, Node, Span};
+use crate::parse::{Json, Member, Node, Span};
 
 use super::expr::{parse_expression, Expr, ExprKind};
 use super::functions::{self, Context, UserFunction};
@@ -80,9 +80,8 @@ struct Supplied {
 /// Reads the `parameters` of a parameter file: literal values, or Key Vault
 /// references, which are only known at deployment.
 fn parameter_file_values(doc: Document<'_>, out: &mut Evaluation) -> HashMap<String, Supplied> {
-    let mut values = HashMap::new();
     let Some(params) = doc.root.get("parameters") else {
-        return values;
+        return HashMap::new();
     };
     let Some(members) = params.as_object() else {
         out.errors.push(EvalError {
@@ -92,18 +91,37 @@ fn parameter_file_values(doc: Document<'_>, out: &mut Evaluation) -> HashMap<Str
             },
             message: "`parameters` in a parameter file must be an object".into(),
         });
-        return values;
+        return HashMap::new();
     };
+    supplied_values(members, doc.file, true, |v| Value::literal(v, doc.file))
+}
+
+/// The values given for parameters, by lowercased name: `{"value": ...}`
+/// through `value_of` (a literal in a parameter file, evaluated in the parent
+/// for a nested deployment), or a Key Vault reference, known only during the
+/// deployment. Entries with neither are not given.
+fn supplied_values(
+    members: &[Member],
+    file: FileId,
+    from_file: bool,
+    mut value_of: impl FnMut(&Node) -> Value,
+) -> HashMap<String, Supplied> {
+    let mut values = HashMap::new();
     for m in members {
         let value = if let Some(v) = m.value.get("value") {
-            Value::literal(v, doc.file)
+            value_of(v)
         } else if m.value.get("reference").is_some() {
+            let place = if from_file {
+                " in the parameter file"
+            } else {
+                ""
+            };
             Value::unknown(
                 format!(
-                    "parameter `{}` is a Key Vault reference in the parameter file, known only during the deployment",
+                    "parameter `{}` is a Key Vault reference{place}, known only during the deployment",
                     m.key
                 ),
-                Some(Origin { file: doc.file, span: m.value.span }),
+                Some(Origin { file, span: m.value.span }),
             )
         } else {
             continue;
@@ -113,7 +131,7 @@ fn parameter_file_values(doc: Document<'_>, out: &mut Evaluation) -> HashMap<Str
             Supplied {
                 name: m.key.clone(),
                 value,
-                from_file: true,
+                from_file,
             },
         );
     }
@@ -725,34 +743,12 @@ impl<'t> Frame<'t> {
             self.depth -= 1;
             return;
         }
-        let mut supplied = HashMap::new();
-        for m in properties
+        let given = properties
             .get("parameters")
             .and_then(Node::as_object)
-            .unwrap_or(&[])
-        {
-            let value = if let Some(v) = m.value.get("value") {
-                self.eval_node(v)
-            } else if m.value.get("reference").is_some() {
-                Value::unknown(
-                    format!(
-                        "parameter `{}` is a Key Vault reference, known only during the deployment",
-                        m.key
-                    ),
-                    Some(self.origin(m.value.span)),
-                )
-            } else {
-                continue;
-            };
-            supplied.insert(
-                m.key.to_ascii_lowercase(),
-                Supplied {
-                    name: m.key.clone(),
-                    value,
-                    from_file: false,
-                },
-            );
-        }
+            .unwrap_or(&[]);
+        let file = self.file;
+        let supplied = supplied_values(given, file, false, |v| self.eval_node(v));
         let mut child = Frame::new(template, self.file, supplied, self.depth + 1, out);
         child.walk_resources(resources, None, deployed, out, budget);
         self.errors.append(&mut child.errors);
