@@ -25,7 +25,7 @@ const KNOWN_BROKEN: &[&str] = &[
     "aks-realworld/Azure__AKS-Construction/samples/shared-acr/main.json",
 ];
 
-fn corpus() -> Option<PathBuf> {
+pub(crate) fn corpus() -> Option<PathBuf> {
     let dir = manifest_dir().join("../shared/corpus");
     if dir.is_dir() {
         Some(dir)

@@ -18,13 +18,13 @@
 //! Both tests collect every mismatch and print them all at once.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use aks_authorized_ips::findings::{Level, Outcome, Report};
 use aks_authorized_ips::parse::{parse, LineIndex};
 
-use crate::corpus::{existing_clusters, json_files};
-use crate::util::{manifest_dir, scan_in};
+use crate::corpus::{corpus, existing_clusters, json_files};
+use crate::util::scan_in;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Expect {
@@ -246,16 +246,6 @@ const NOT_TEMPLATES: &[&str] = &[
     "peer-fixtures/trivy/pkg/iac/adapters/arm/container/adapt_test.go.defaults.json",
     "peer-fixtures/trivy-checks/checks/cloud/azure/container/limit_authorized_ips_test.rego.test_deny_authorized_ip_ranges_undefined.input.json",
 ];
-
-fn corpus() -> Option<PathBuf> {
-    let dir = manifest_dir().join("../shared/corpus");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        println!("skipped: ../shared/corpus not found");
-        None
-    }
-}
 
 type Key = (String, Option<String>, u32);
 
