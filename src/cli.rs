@@ -10,7 +10,7 @@ use glob::Pattern;
 use crate::discover::Filters;
 use crate::findings::{Level, Report};
 use crate::report;
-use crate::report::ci::CiOutput;
+use crate::report::ci::{CiOutput, Platform};
 use crate::rules::RuleSettings;
 use crate::ScanOptions;
 
@@ -26,7 +26,7 @@ Examples:
   aks-authorized-ips scan --include 'infra/**/*.json' --exclude '*.generated.json'
   aks-authorized-ips scan --fail-on warning     also fail on warnings
   aks-authorized-ips scan --fix                 apply the safe fixes in place
-  aks-authorized-ips scan --pr-comments         also review the GitHub pull request
+  aks-authorized-ips scan --pr-comments         also comment on the pull request (GitHub, Azure Repos)
 
 Exit codes:
   0  no finding at or above --fail-on
@@ -114,9 +114,12 @@ pub struct ScanArgs {
     #[arg(long, value_enum, value_name = "WHERE", default_value_t = CiOutput::Auto)]
     pub ci_output: CiOutput,
 
-    /// On a GitHub pull request (GITHUB_EVENT_NAME, GITHUB_EVENT_PATH,
-    /// GITHUB_TOKEN), post one review with an inline comment per new finding
-    /// on a changed line. Never changes the exit code.
+    /// Comment on the pull request being built. On GitHub Actions
+    /// (GITHUB_EVENT_NAME, GITHUB_EVENT_PATH, GITHUB_TOKEN): one review with
+    /// an inline comment per new finding on a changed line. On Azure
+    /// Pipelines with Azure Repos (SYSTEM_PULLREQUEST_PULLREQUESTID,
+    /// SYSTEM_ACCESSTOKEN): a thread per new finding on a changed file and
+    /// one summary thread. Never changes the exit code.
     #[arg(long)]
     pub pr_comments: bool,
 }
@@ -232,13 +235,31 @@ fn scan(args: ScanArgs) -> anyhow::Result<i32> {
     };
     report::ci::emit(&report, args.ci_output, run)?;
 
-    // The report is written first: a review that cannot be posted loses
-    // nothing, and never changes the exit code.
+    // The report is written first: comments that cannot be posted lose
+    // nothing, and never change the exit code.
     if args.pr_comments {
-        let mut err = std::io::stderr();
-        crate::github::post_review(&report, &mut err);
+        post_pr_comments(&report, args.ci_output);
     }
+    report::ci::finish(&report, args.ci_output, run)?;
     Ok(code)
+}
+
+/// `--pr-comments`: a review on GitHub, threads on Azure Repos. The platform
+/// is `--ci-output`'s, or the detected one when that is `none`.
+fn post_pr_comments(report: &Report, ci_output: CiOutput) {
+    let mut err = std::io::stderr();
+    let platform = report::ci::platform(ci_output).or_else(|| report::ci::platform(CiOutput::Auto));
+    match platform {
+        Some(Platform::Azure) => crate::azure_devops::post_threads(report, &mut err),
+        Some(Platform::Github) => crate::github::post_review(report, &mut err),
+        None => {
+            let _ = writeln!(
+                err,
+                "note: --pr-comments: not running in GitHub Actions (GITHUB_ACTIONS=true) or \
+                 Azure Pipelines (TF_BUILD=True); nothing posted"
+            );
+        }
+    }
 }
 
 /// `--fix`: applies the fixes, lists what changed on stderr, and returns the

@@ -4,6 +4,7 @@
 //! The pipeline, one module per stage:
 //! [`discover`] → [`parse`] → [`evaluate`] → [`rules`] → [`findings`] → [`report`].
 
+pub mod azure_devops;
 pub mod cli;
 pub mod config;
 pub mod discover;

@@ -8,8 +8,9 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::diff::FileDiff;
-use crate::findings::{FindingReport, Report, ResourceReport, Safety, UniqueFinding};
-use crate::report::markdown::{code, code_block, escape};
+use crate::findings::{FindingReport, Report, ResourceReport, UniqueFinding};
+use crate::report::comment::{finding_body, place};
+use crate::report::markdown::{code, escape};
 
 /// At most this many inline comments per review; the rest go in the body.
 pub const MAX_INLINE: usize = 30;
@@ -107,13 +108,6 @@ pub struct Plan {
     pub already_said: usize,
 }
 
-/// Where a finding is commented: lines `start..=end` and the suggestion.
-struct Placement {
-    start: u32,
-    end: u32,
-    suggestion: Option<String>,
-}
-
 pub struct Inputs<'a> {
     pub report: &'a Report,
     /// The PR's files and their commentable lines.
@@ -161,7 +155,7 @@ pub fn plan(inputs: &Inputs<'_>) -> Plan {
         let text = texts
             .entry(f.region.file.clone())
             .or_insert_with(|| (inputs.read)(&f.region.file));
-        match place(f, diff, text.as_deref()) {
+        match place(f, text.as_deref(), &|s, e| diff.same_hunk(s, e)) {
             Some(p) if plan.comments.len() < MAX_INLINE => {
                 plan.comments.push(ReviewComment {
                     path: f.region.file.clone(),
@@ -192,177 +186,14 @@ pub fn plan(inputs: &Inputs<'_>) -> Plan {
     plan
 }
 
-/// The lines to comment on, when some are in the diff. A finding's whole
-/// region when it is in one hunk, else its last line; when the fix's edits
-/// are on those lines, a suggestion replaces them; when they are elsewhere
-/// in one hunk, the comment goes on the edited lines instead so the fix is
-/// one click.
-fn place(f: &FindingReport, diff: &FileDiff, text: Option<&str>) -> Option<Placement> {
-    let (s, e) = (
-        f.region.start_line,
-        f.region.end_line.max(f.region.start_line),
-    );
-    let range = if diff.same_hunk(s, e) {
-        Some((s, e))
-    } else if diff.contains(e) {
-        Some((e, e))
-    } else {
-        None
-    };
-    if let (Some((s, e)), Some(text)) = (range, text) {
-        if let Some(suggestion) = suggestion(f, text, s, e) {
-            return Some(Placement {
-                start: s,
-                end: e,
-                suggestion: Some(suggestion),
-            });
-        }
-    }
-    if let (Some(fix), Some(text)) = (&f.fix, text) {
-        let from = fix.edits.iter().map(|e| e.region.start_line).min();
-        let to = fix.edits.iter().map(|e| e.region.end_line).max();
-        if let (Some(from), Some(to)) = (from, to) {
-            if diff.same_hunk(from, to) {
-                if let Some(suggestion) = suggestion(f, text, from, to) {
-                    return Some(Placement {
-                        start: from,
-                        end: to,
-                        suggestion: Some(suggestion),
-                    });
-                }
-            }
-        }
-    }
-    range.map(|(start, end)| Placement {
-        start,
-        end,
-        suggestion: None,
-    })
-}
-
-/// The new text of lines `start..=end` once the finding's fix is applied,
-/// when every edit of the fix is on those lines of the finding's file.
-fn suggestion(f: &FindingReport, text: &str, start: u32, end: u32) -> Option<String> {
-    let fix = f.fix.as_ref()?;
-    if fix.edits.is_empty()
-        || !fix.edits.iter().all(|e| {
-            e.file == f.region.file && e.region.start_line >= start && e.region.end_line <= end
-        })
-    {
-        return None;
-    }
-    let from = line_start(text, start)?;
-    let to = line_end(text, end)?;
-    let mut edits: Vec<_> = fix.edits.iter().collect();
-    edits.sort_by_key(|e| e.start);
-    let mut out = String::new();
-    let mut at = from;
-    for e in edits {
-        if e.start < at
-            || e.end > to
-            || !text.is_char_boundary(e.start)
-            || !text.is_char_boundary(e.end)
-        {
-            return None;
-        }
-        out.push_str(&text[at..e.start]);
-        out.push_str(&e.replacement);
-        at = e.end;
-    }
-    out.push_str(&text[at..to]);
-    let out = out.trim_start_matches('\u{feff}');
-    let lines: Vec<&str> = out.split('\n').map(|l| l.trim_end_matches('\r')).collect();
-    Some(lines.join("\n"))
-}
-
-/// Byte offset where 1-based `line` starts.
-fn line_start(text: &str, line: u32) -> Option<usize> {
-    if line == 0 {
-        return None;
-    }
-    if line == 1 {
-        return Some(0);
-    }
-    text.match_indices('\n')
-        .nth(line as usize - 2)
-        .map(|(i, _)| i + 1)
-}
-
-/// Byte offset where 1-based `line` ends (before its line break).
-fn line_end(text: &str, line: u32) -> Option<usize> {
-    let start = line_start(text, line)?;
-    Some(text[start..].find('\n').map_or(text.len(), |i| start + i))
-}
-
-/// A ```` ```suggestion ```` block whose fence the content cannot close; an
-/// empty one deletes the lines.
-fn suggestion_block(new_text: &str) -> String {
-    if new_text.trim().is_empty() {
-        return "```suggestion\n```".to_string();
-    }
-    code_block("suggestion", new_text)
-}
-
+/// A finding's inline comment: the shared body, then our hidden markers.
 fn comment_body(resource: &ResourceReport, f: &FindingReport, suggestion: Option<&str>) -> String {
-    let rule = crate::rules::find(f.rule_id);
-    let mut out = format!(
-        "**{}** {} on cluster **{}**\n\n{}\n",
-        f.level.as_str(),
-        code(f.rule_id),
-        escape(&resource.name),
-        escape(&f.message)
-    );
-    if let Some(rule) = rule {
-        out.push_str(&format!("\n{}\n", escape(rule.short_description)));
-    }
-    match (suggestion, &f.fix) {
-        (Some(new_text), Some(fix)) => {
-            let safety = match fix.safety {
-                Safety::Safe => "Suggested fix",
-                Safety::Unsafe => "Suggested fix (unsafe: it changes who can reach the API server)",
-            };
-            out.push_str(&format!(
-                "\n**{safety}:** {}\n\n{}\n",
-                escape(&fix.description),
-                suggestion_block(new_text)
-            ));
-            if fix.safety == Safety::Unsafe {
-                out.push_str(
-                    "\n> [!WARNING]\n> `0.0.0.0/32` only lets the cluster reach its own API server. \
-                     Before merging, **add the ranges your administrators and CI/CD agents use**, \
-                     or they will be locked out of the cluster.\n",
-                );
-            }
-        }
-        _ => {
-            if let Some(rule) = rule {
-                let (heading, language, name) = if resource.from_bicep {
-                    ("Bicep", "bicep", "Bicep")
-                } else {
-                    ("Azure template (ARM JSON)", "json", "an ARM template")
-                };
-                if let Some(example) = crate::rules::docs::example(rule, heading) {
-                    out.push_str(&format!(
-                        "\n**How to fix**, in {name}, for example:\n\n{}\n",
-                        code_block(language, example)
-                    ));
-                }
-            }
-        }
-    }
-    if let Some(rule) = rule {
-        out.push_str(&format!(
-            "\nMore: `aks-authorized-ips explain {}` or [the rule's documentation]({}).\n",
-            rule.id,
-            crate::rules::docs::help_uri(rule)
-        ));
-    }
-    out.push_str(&format!(
-        "\n{}\n{}\n",
+    format!(
+        "{}\n{}\n{}\n",
+        finding_body(resource, f, suggestion),
         fingerprint_marker(&f.fingerprint),
         state_marker(false)
-    ));
-    out
+    )
 }
 
 /// An earlier comment's body, marked fixed (its marker kept).
@@ -445,14 +276,5 @@ mod tests {
         let again = existing_comments(&[serde_json::json!({"id": 1, "body": fixed})]);
         assert!(again[0].fixed);
         assert_eq!(again[0].fingerprint, "abc123");
-    }
-
-    #[test]
-    fn lines_are_found() {
-        let t = "a\nbb\r\nccc";
-        assert_eq!(line_start(t, 2), Some(2));
-        assert_eq!(line_end(t, 2), Some(5));
-        assert_eq!(line_end(t, 3), Some(t.len()));
-        assert_eq!(line_start(t, 4), None);
     }
 }

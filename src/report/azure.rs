@@ -101,6 +101,12 @@ pub fn write_issues(report: &Report, out: &mut dyn Write) -> std::io::Result<()>
     Ok(())
 }
 
+/// `##vso[task.logissue type=warning;]message`: a warning on the build that
+/// is not a finding (for example, PR threads that could not be posted).
+pub fn warning(message: &str) -> String {
+    command("task.logissue", &[("type", "warning".to_string())], message)
+}
+
 /// The task result: `Failed` when the exit code is not 0,
 /// `SucceededWithIssues` when there are live errors or warnings below
 /// `--fail-on` or clusters whose outcome is unknown, else `Succeeded`.

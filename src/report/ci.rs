@@ -66,11 +66,18 @@ pub struct Run<'a> {
     pub sarif_file: Option<&'a Path>,
 }
 
-/// Writes the CI output for `report`.
+/// The CI platform a run writes for: `ci`'s choice.
+pub fn platform(ci: CiOutput) -> Option<Platform> {
+    ci.platform(|name: &str| std::env::var(name).ok().filter(|v| !v.is_empty()))
+}
+
+/// Writes the CI output for `report`, all but the end of the task (see
+/// [`finish`]), so that pull-request comments posted after it can still add
+/// warnings to the step.
 pub fn emit(report: &Report, ci: CiOutput, run: Run<'_>) -> anyhow::Result<()> {
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     let report_on_stdout = run.report_on_stdout;
-    match ci.platform(var) {
+    match platform(ci) {
         None => Ok(()),
         Some(Platform::Azure) => emit_azure(report, run),
         Some(Platform::Github) => {
@@ -137,9 +144,6 @@ fn emit_azure(report: &Report, run: Run<'_>) -> anyhow::Result<()> {
             temp.display()
         )),
     }
-    lines.push_str(&azure::complete(report, run.exit_code));
-    lines.push('\n');
-
     let mut err = std::io::stderr().lock();
     for w in &warnings {
         writeln!(err, "{w}")?;
@@ -151,6 +155,26 @@ fn emit_azure(report: &Report, run: Run<'_>) -> anyhow::Result<()> {
     } else {
         let mut out = std::io::stdout().lock();
         out.write_all(lines.as_bytes())?;
+        out.flush()?;
+    }
+    Ok(())
+}
+
+/// Ends the step's CI output: on Azure Pipelines, `##vso[task.complete]`
+/// with the result that matches the exit code. Written last because the
+/// agent takes it as the task's end.
+pub fn finish(report: &Report, ci: CiOutput, run: Run<'_>) -> anyhow::Result<()> {
+    if platform(ci) != Some(Platform::Azure) {
+        return Ok(());
+    }
+    let line = format!("{}\n", super::azure::complete(report, run.exit_code));
+    if run.report_on_stdout {
+        let mut err = std::io::stderr().lock();
+        err.write_all(line.as_bytes())?;
+        err.flush()?;
+    } else {
+        let mut out = std::io::stdout().lock();
+        out.write_all(line.as_bytes())?;
         out.flush()?;
     }
     Ok(())

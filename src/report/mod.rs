@@ -3,6 +3,7 @@
 
 pub mod azure;
 pub mod ci;
+pub mod comment;
 pub mod github;
 pub mod json;
 pub mod markdown;
