@@ -274,15 +274,14 @@ pub fn run(report: &Report, ctx: &Context) -> Vec<Message> {
     for &(id, comment) in &plan.reopened {
         poster.set_status(id, comment, "active", &threads::reopened_reply(build));
     }
-    match &plan.summary {
-        None => {}
+    let summary_note = match &plan.summary {
+        None => "",
         Some(SummaryAction::Create(thread)) => {
-            poster.send(
-                PostKind::Post,
-                &format!("{pr}/threads"),
-                thread,
-                "post the summary thread",
-            );
+            let path = format!("{pr}/threads");
+            match poster.send(PostKind::Post, &path, thread, "post the summary thread") {
+                true => "; posted the summary thread",
+                false => "",
+            }
         }
         Some(SummaryAction::Update {
             thread_id,
@@ -291,26 +290,26 @@ pub fn run(report: &Report, ctx: &Context) -> Vec<Message> {
             status,
         }) => {
             let path = format!("{pr}/threads/{thread_id}/comments/{comment_id}");
-            if poster.send(
-                PostKind::Patch,
-                &path,
-                &json!({ "content": content }),
-                "update the summary thread",
-            ) {
-                poster.send(
-                    PostKind::Patch,
-                    &format!("{pr}/threads/{thread_id}"),
-                    &json!({ "status": status }),
-                    "set the summary thread's status",
-                );
+            let body = json!({ "content": content });
+            match poster.send(PostKind::Patch, &path, &body, "update the summary thread") {
+                true => {
+                    poster.send(
+                        PostKind::Patch,
+                        &format!("{pr}/threads/{thread_id}"),
+                        &json!({ "status": status }),
+                        "set the summary thread's status",
+                    );
+                    "; updated the summary thread"
+                }
+                false => "",
             }
         }
-    }
+    };
 
     let plural = |n: usize| if n == 1 { "" } else { "s" };
     let stopped = poster.stopped;
     said.push(Message::Info(format!(
-        "--pr-comments: pull request {}: {posted} new thread{}, {} resolved as fixed, {} reopened, {} finding{} already had a thread{}",
+        "--pr-comments: pull request {}: {posted} new thread{}, {} resolved as fixed, {} reopened, {} finding{} already had a thread{summary_note}{}",
         ctx.pull_request,
         plural(posted),
         plan.fixed.len(),

@@ -10,14 +10,13 @@
 //! `../shared/schemas/github-rest-subset.json` when that file is present.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use assert_cmd::Command;
 use serde_json::{json, Value};
 
+use crate::stand_in::{listen, HttpRequest, HttpResponse};
 use crate::util::{manifest_dir, CI_VARIABLES};
 
 const TOKEN: &str = "ghs_standInSecretToken123";
@@ -117,10 +116,7 @@ fn right_lines(patch: &str) -> Vec<(u32, usize)> {
 
 impl StandIn {
     fn start(files: Vec<Value>) -> StandIn {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
         let state = Arc::new(Mutex::new(State {
-            port,
             token: TOKEN.into(),
             files,
             next_id: 1000,
@@ -128,16 +124,24 @@ impl StandIn {
         }));
         let schemas = Arc::new(request_schemas());
         let shared = state.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(stream) = stream else { break };
-                let state = shared.clone();
-                let schemas = schemas.clone();
-                std::thread::spawn(move || {
-                    let _ = serve(stream, &state, &schemas);
-                });
+        let port = listen(Arc::new(move |req: HttpRequest| {
+            let (status, headers, payload) = respond(
+                &req.method,
+                &req.target,
+                &req.headers,
+                req.body,
+                &shared,
+                &schemas,
+            );
+            HttpResponse {
+                status,
+                headers,
+                content_type: "application/json",
+                body: payload.to_string(),
             }
-        });
+        }));
+        // Link headers name the port, known once the listener is up.
+        state.lock().unwrap().port = port;
         StandIn { state, port }
     }
 
@@ -165,58 +169,6 @@ impl StandIn {
         let problems = self.with(|s| s.problems.clone());
         assert!(problems.is_empty(), "the stand-in saw: {problems:#?}");
     }
-}
-
-fn serve(
-    stream: TcpStream,
-    state: &Mutex<State>,
-    schemas: &Option<HashMap<String, jsonschema::Validator>>,
-) -> std::io::Result<()> {
-    stream.set_read_timeout(Some(std::time::Duration::from_secs(10)))?;
-    let mut reader = BufReader::new(stream.try_clone()?);
-    let mut request_line = String::new();
-    reader.read_line(&mut request_line)?;
-    let mut parts = request_line.split_whitespace();
-    let method = parts.next().unwrap_or("").to_string();
-    let target = parts.next().unwrap_or("").to_string();
-    let mut headers = HashMap::new();
-    loop {
-        let mut line = String::new();
-        reader.read_line(&mut line)?;
-        let line = line.trim_end();
-        if line.is_empty() {
-            break;
-        }
-        if let Some((k, v)) = line.split_once(':') {
-            headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
-        }
-    }
-    let length: usize = headers
-        .get("content-length")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body)?;
-    let body: Option<Value> =
-        (!body.is_empty()).then(|| serde_json::from_slice(&body).unwrap_or(Value::Null));
-
-    let (status, extra, payload) = respond(&method, &target, &headers, body, state, schemas);
-    if status == 0 {
-        // Processed, but no answer: the connection just closes.
-        return Ok(());
-    }
-    let text = payload.to_string();
-    let mut out = stream;
-    write!(
-        out,
-        "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n",
-        text.len()
-    )?;
-    for (k, v) in extra {
-        write!(out, "{k}: {v}\r\n")?;
-    }
-    write!(out, "\r\n{text}")?;
-    out.flush()
 }
 
 type Answer = (u16, Vec<(String, String)>, Value);
@@ -478,7 +430,7 @@ impl Workspace {
 /// A template with two clusters. `aks-prod` (lines 5-18) has a range with
 /// host bits on line 13 and a redundant one; `aks-dev` (lines 19-27) lists no
 /// ranges at all.
-const TEMPLATE: &str = r#"{
+pub const TEMPLATE: &str = r#"{
   "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
   "contentVersion": "1.0.0.0",
   "resources": [

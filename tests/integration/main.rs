@@ -21,8 +21,12 @@
 //!   summary in Azure Pipelines.
 //! - `github_review`: `scan --pr-comments` against a stand-in GitHub API on
 //!   127.0.0.1.
+//! - `azure_threads`: `scan --pr-comments` on Azure Pipelines against a
+//!   stand-in Azure DevOps REST API on 127.0.0.1 (`stand_in` holds the HTTP
+//!   plumbing).
 
 mod azure;
+mod azure_threads;
 mod cli;
 mod corpus;
 mod docs;
@@ -35,5 +39,6 @@ mod realworld;
 mod sarif;
 mod scan;
 mod snapshots;
+mod stand_in;
 mod suppressions;
 mod util;

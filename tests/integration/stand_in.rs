@@ -1,0 +1,130 @@
+//! The HTTP/1.1 plumbing of the in-process stand-ins for REST services
+//! (`github_review`, `azure_threads`): a listener on 127.0.0.1 that hands each request to a
+//! handler and writes its answer, one connection per request.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::Arc;
+
+use serde_json::Value;
+
+/// One request as the handler sees it.
+pub struct HttpRequest {
+    pub method: String,
+    /// Path and query, as sent.
+    pub target: String,
+    /// Header names lower-cased.
+    pub headers: HashMap<String, String>,
+    /// The JSON body; `Value::Null` for a body that is not JSON.
+    pub body: Option<Value>,
+}
+
+impl HttpRequest {
+    pub fn path(&self) -> &str {
+        self.target.split('?').next().unwrap_or("")
+    }
+
+    /// The query's `key`, percent-decoding left out (our keys need none).
+    pub fn query(&self, key: &str) -> Option<&str> {
+        let query = self.target.split_once('?')?.1;
+        query
+            .split('&')
+            .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
+    }
+}
+
+/// An answer. Status 0 drops the connection without one (what a timeout or
+/// a reset looks like to the client).
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub content_type: &'static str,
+    pub body: String,
+}
+
+impl HttpResponse {
+    pub fn json(status: u16, body: Value) -> HttpResponse {
+        HttpResponse {
+            status,
+            headers: vec![],
+            content_type: "application/json; charset=utf-8",
+            body: body.to_string(),
+        }
+    }
+
+    pub fn with_header(mut self, name: &str, value: &str) -> HttpResponse {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+}
+
+pub type Handler = Arc<dyn Fn(HttpRequest) -> HttpResponse + Send + Sync>;
+
+/// Serves `handler` on a free port of 127.0.0.1 until the test ends; returns
+/// the port.
+pub fn listen(handler: Handler) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
+    let port = listener.local_addr().expect("an address").port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { break };
+            let handler = handler.clone();
+            std::thread::spawn(move || {
+                let _ = serve(stream, &handler);
+            });
+        }
+    });
+    port
+}
+
+fn serve(stream: TcpStream, handler: &Handler) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(10)))?;
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut request_line = String::new();
+    reader.read_line(&mut request_line)?;
+    let mut parts = request_line.split_whitespace();
+    let method = parts.next().unwrap_or("").to_string();
+    let target = parts.next().unwrap_or("").to_string();
+    let mut headers = HashMap::new();
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line)?;
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = line.split_once(':') {
+            headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
+        }
+    }
+    let length: usize = headers
+        .get("content-length")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body)?;
+    let body = (!body.is_empty()).then(|| serde_json::from_slice(&body).unwrap_or(Value::Null));
+    let answer = handler(HttpRequest {
+        method,
+        target,
+        headers,
+        body,
+    });
+    if answer.status == 0 {
+        return Ok(());
+    }
+    let mut out = stream;
+    write!(
+        out,
+        "HTTP/1.1 {} X\r\ncontent-type: {}\r\ncontent-length: {}\r\nconnection: close\r\n",
+        answer.status,
+        answer.content_type,
+        answer.body.len()
+    )?;
+    for (k, v) in &answer.headers {
+        write!(out, "{k}: {v}\r\n")?;
+    }
+    write!(out, "\r\n{}", answer.body)?;
+    out.flush()
+}
