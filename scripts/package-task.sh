@@ -3,12 +3,21 @@
 # (task/) and the prebuilt static binaries, then checks the .vsix holds the
 # task and every binary this script put in.
 #
-# Usage: scripts/package-task.sh BINARIES OUTPUT_DIR
+# Usage: scripts/package-task.sh [--require-all] BINARIES OUTPUT_DIR
+#   --require-all
+#               strict mode: each of the five release targets must have a binary
+#               in BINARIES; a missing one is an error (exit 1, naming the
+#               missing targets, before tfx-cli is installed) instead of being
+#               left out. The release workflow uses it, so the published .vsix
+#               runs on every agent OS. Without it (the default, what .ci/run
+#               does with its Linux x64 build), the .vsix holds the targets
+#               BINARIES has.
 #   BINARIES    a folder with prebuilt binaries, either as release assets
 #               (aks-authorized-ips-<target>[.exe], .github/workflows/release.yml)
 #               or as a Cargo target folder (<target>/release/aks-authorized-ips[.exe],
 #               what scripts/build-static.sh leaves in target/). Targets with no
-#               binary are left out, and the script says which.
+#               binary are left out (an error with --require-all), and the
+#               script says which.
 #   OUTPUT_DIR  where the .vsix is written
 #
 # Environment:
@@ -17,15 +26,21 @@
 #                       Marketplace publisher id before publishing.
 #   AKS_TFX             a tfx command to use instead of installing tfx-cli.
 #
-# Exit codes: 0 packaged and checked; 1 a check failed; 3 tfx-cli could not be
-# installed from the npm registry (CI prints skipped: for that).
+# Exit codes: 0 packaged and checked; 1 a check failed (with --require-all,
+# also: a target has no binary); 3 tfx-cli could not be installed from the npm
+# registry (CI prints skipped: for that).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 tfx_cli_version=0.23.1
 
+require_all=""
+if [ "${1:-}" = "--require-all" ]; then
+    require_all=1
+    shift
+fi
 if [ "$#" -ne 2 ]; then
-    echo "usage: $0 BINARIES OUTPUT_DIR" >&2
+    echo "usage: $0 [--require-all] BINARIES OUTPUT_DIR" >&2
     exit 1
 fi
 binaries=$1
@@ -73,6 +88,11 @@ for target in "${targets[@]}"; do
     included+=("$target")
     expected+=("AksAuthorizedIps/bin/$target/aks-authorized-ips$exe")
 done
+if [ -n "$require_all" ] && [ "${#missing[@]}" -gt 0 ]; then
+    echo "error: --require-all: no binary in '$binaries' for ${#missing[@]} of ${#targets[@]} targets: ${missing[*]}" >&2
+    echo "       (looked for aks-authorized-ips-<target>[.exe] and <target>/release/aks-authorized-ips[.exe])" >&2
+    exit 1
+fi
 if [ "${#included[@]}" -eq 0 ]; then
     echo "error: no binary found in '$binaries' for any of: ${targets[*]}" >&2
     exit 1
