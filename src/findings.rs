@@ -326,6 +326,15 @@ impl Report {
             .flat_map(|r| r.findings.iter().map(move |f| (r, f)))
     }
 
+    /// The unique findings no suppression covers: what pull-request
+    /// comments are about.
+    pub fn live_unique_findings(&self) -> Vec<UniqueFinding<'_>> {
+        self.unique_findings()
+            .into_iter()
+            .filter(|u| u.finding.suppression.is_none())
+            .collect()
+    }
+
     /// Findings that are the same template location and rule, reached through
     /// several parameter files, collapse into one (with the parameter files
     /// that lead to it), in a stable order.

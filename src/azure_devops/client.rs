@@ -29,10 +29,10 @@ use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 
-use crate::github::client::redact;
+use crate::github::client::{
+    backoff, error_chain, redact, sleep_within_budget, truncate, MAX_TOTAL_WAIT,
+};
 
-/// The longest the whole run waits for rate limits and back-offs.
-const MAX_TOTAL_WAIT: Duration = Duration::from_secs(60);
 /// How long one request may take.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Attempts of one GET after 5xx answers or network errors.
@@ -287,14 +287,7 @@ impl Api {
 
     /// Sleeps `d` when the run's wait budget allows it.
     fn wait(&self, d: Duration) -> bool {
-        let total = self.waited.get() + d;
-        if total > MAX_TOTAL_WAIT {
-            return false;
-        }
-        self.waited.set(total);
-        self.runtime
-            .block_on(async move { tokio::time::sleep(d).await });
-        true
+        sleep_within_budget(&self.runtime, &self.waited, d)
     }
 }
 
@@ -313,10 +306,6 @@ fn tls_config() -> Result<rustls::ClientConfig, String> {
         .map_err(|e| format!("cannot set up TLS: {e}"))?
         .with_root_certificates(roots)
         .with_no_client_auth())
-}
-
-fn backoff(failures: u32) -> Duration {
-    Duration::from_millis(500 * u64::from(failures))
 }
 
 /// `Retry-After` in seconds (Azure DevOps sends seconds).
@@ -350,27 +339,6 @@ fn azure_message(status: StatusCode, body: &str) -> String {
             .to_string(),
         None => truncate(body.trim()),
     }
-}
-
-fn truncate(s: &str) -> String {
-    match s.char_indices().nth(500) {
-        Some((at, _)) => format!("{}…", &s[..at]),
-        None => s.to_string(),
-    }
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        source = s.source();
-    }
-    out
 }
 
 #[cfg(test)]

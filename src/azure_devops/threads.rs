@@ -11,9 +11,9 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::{json, Value};
 
-use crate::findings::{FindingReport, Report, UniqueFinding};
-use crate::report::comment::{finding_body, line_end, line_start, place};
-use crate::report::markdown::{code, escape};
+use crate::findings::{Report, UniqueFinding};
+use crate::report::comment::{finding_body, findings_table, line_end, line_start, place};
+use crate::report::markdown::escape;
 
 /// At most this many new threads per run; the rest go in the summary thread.
 pub const MAX_THREADS: usize = 30;
@@ -211,12 +211,7 @@ pub fn repo_path(file: &str) -> String {
 }
 
 pub fn plan(inputs: &Inputs<'_>) -> Plan {
-    let findings: Vec<UniqueFinding<'_>> = inputs
-        .report
-        .unique_findings()
-        .into_iter()
-        .filter(|u| u.finding.suppression.is_none())
-        .collect();
+    let findings = inputs.report.live_unique_findings();
     let current: HashSet<&str> = findings
         .iter()
         .map(|u| u.finding.fingerprint.as_str())
@@ -430,21 +425,7 @@ fn summary_content(listed: &[&UniqueFinding<'_>]) -> String {
             listed.len(),
             if listed.len() == 1 { "" } else { "s" }
         ));
-        out.push_str(
-            "| File | Line | Level | Rule | Cluster | Message |\n|---|---|---|---|---|---|\n",
-        );
-        for u in listed {
-            let f: &FindingReport = u.finding;
-            out.push_str(&format!(
-                "| {} | {} | {} | {} | {} | {} |\n",
-                escape(&f.region.file),
-                f.region.start_line,
-                f.level.as_str(),
-                code(f.rule_id),
-                escape(&u.resource.name),
-                escape(&f.message)
-            ));
-        }
+        out.push_str(&findings_table(listed));
         out.push_str(
             "\nRun `aks-authorized-ips explain RULE` for each rule's help and fix, or see the build's Scans tab.\n\n",
         );

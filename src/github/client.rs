@@ -24,7 +24,7 @@ use serde_json::Value;
 use super::diff::next_link;
 
 /// The longest the whole run waits for rate limits and back-offs.
-const MAX_TOTAL_WAIT: Duration = Duration::from_secs(60);
+pub(crate) const MAX_TOTAL_WAIT: Duration = Duration::from_secs(60);
 /// How long one request may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Attempts of one GET after 5xx answers or network errors.
@@ -277,19 +277,29 @@ impl Api {
 
     /// Sleeps `d` when the run's wait budget allows it.
     fn wait(&self, d: Duration) -> bool {
-        let total = self.waited.get() + d;
-        if total > MAX_TOTAL_WAIT {
-            return false;
-        }
-        self.waited.set(total);
-        // The timer is made inside the runtime, which owns the clock.
-        self.runtime
-            .block_on(async move { tokio::time::sleep(d).await });
-        true
+        sleep_within_budget(&self.runtime, &self.waited, d)
     }
 }
 
-fn backoff(failures: u32) -> Duration {
+/// Sleeps `d` on `runtime` when `waited` plus `d` stays within the run's
+/// budget ([`MAX_TOTAL_WAIT`]), and adds it to `waited`.
+pub(crate) fn sleep_within_budget(
+    runtime: &tokio::runtime::Runtime,
+    waited: &std::cell::Cell<Duration>,
+    d: Duration,
+) -> bool {
+    let total = waited.get() + d;
+    if total > MAX_TOTAL_WAIT {
+        return false;
+    }
+    waited.set(total);
+    // The timer is made inside the runtime, which owns the clock.
+    runtime.block_on(async move { tokio::time::sleep(d).await });
+    true
+}
+
+/// The wait before retrying a GET after `failures` failures.
+pub(crate) fn backoff(failures: u32) -> Duration {
     Duration::from_millis(500 * u64::from(failures))
 }
 
@@ -353,14 +363,16 @@ fn github_message(body: &str) -> String {
     truncate(&message)
 }
 
-fn truncate(s: &str) -> String {
+/// `s` cut to 500 characters, for messages quoted from a service.
+pub(crate) fn truncate(s: &str) -> String {
     match s.char_indices().nth(500) {
         Some((at, _)) => format!("{}…", &s[..at]),
         None => s.to_string(),
     }
 }
 
-fn error_chain(e: &dyn std::error::Error) -> String {
+/// An error and its sources, on one line.
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {

@@ -9,8 +9,7 @@ use serde_json::Value;
 
 use super::diff::FileDiff;
 use crate::findings::{FindingReport, Report, ResourceReport, UniqueFinding};
-use crate::report::comment::{finding_body, place};
-use crate::report::markdown::{code, escape};
+use crate::report::comment::{finding_body, findings_table, place};
 
 /// At most this many inline comments per review; the rest go in the body.
 pub const MAX_INLINE: usize = 30;
@@ -119,12 +118,7 @@ pub struct Inputs<'a> {
 }
 
 pub fn plan(inputs: &Inputs<'_>) -> Plan {
-    let findings: Vec<UniqueFinding<'_>> = inputs
-        .report
-        .unique_findings()
-        .into_iter()
-        .filter(|u| u.finding.suppression.is_none())
-        .collect();
+    let findings = inputs.report.live_unique_findings();
     let current: HashSet<&str> = findings
         .iter()
         .map(|u| u.finding.fingerprint.as_str())
@@ -221,21 +215,7 @@ fn review_body(inline: usize, listed: &[&UniqueFinding<'_>], elsewhere: usize) -
             listed.len(),
             if listed.len() == 1 { "" } else { "s" }
         ));
-        out.push_str(
-            "| File | Line | Level | Rule | Cluster | Message |\n|---|---|---|---|---|---|\n",
-        );
-        for u in listed {
-            let f = u.finding;
-            out.push_str(&format!(
-                "| {} | {} | {} | {} | {} | {} |\n",
-                escape(&f.region.file),
-                f.region.start_line,
-                f.level.as_str(),
-                code(f.rule_id),
-                escape(&u.resource.name),
-                escape(&f.message)
-            ));
-        }
+        out.push_str(&findings_table(listed));
         out.push('\n');
     }
     if elsewhere > 0 {

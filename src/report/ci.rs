@@ -149,7 +149,15 @@ fn emit_azure(report: &Report, run: Run<'_>) -> anyhow::Result<()> {
         writeln!(err, "{w}")?;
     }
     err.flush()?;
-    if run.report_on_stdout {
+    drop(err);
+    write_commands(&lines, run.report_on_stdout)
+}
+
+/// Writes logging commands on standard output, or on standard error when a
+/// JSON or SARIF report is on standard output.
+fn write_commands(lines: &str, report_on_stdout: bool) -> anyhow::Result<()> {
+    if report_on_stdout {
+        let mut err = std::io::stderr().lock();
         err.write_all(lines.as_bytes())?;
         err.flush()?;
     } else {
@@ -168,16 +176,7 @@ pub fn finish(report: &Report, ci: CiOutput, run: Run<'_>) -> anyhow::Result<()>
         return Ok(());
     }
     let line = format!("{}\n", super::azure::complete(report, run.exit_code));
-    if run.report_on_stdout {
-        let mut err = std::io::stderr().lock();
-        err.write_all(line.as_bytes())?;
-        err.flush()?;
-    } else {
-        let mut out = std::io::stdout().lock();
-        out.write_all(line.as_bytes())?;
-        out.flush()?;
-    }
-    Ok(())
+    write_commands(&line, run.report_on_stdout)
 }
 
 #[cfg(test)]

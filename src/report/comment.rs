@@ -3,7 +3,7 @@
 //! ([`crate::azure_devops`]): where it goes, the one-click suggestion when the
 //! fix is an edit of the commented lines, and the Markdown body.
 
-use crate::findings::{FindingReport, ResourceReport, Safety};
+use crate::findings::{FindingReport, ResourceReport, Safety, UniqueFinding};
 use crate::report::markdown::{code, code_block, escape};
 
 /// Where a finding is commented: lines `start..=end`, and the new text of
@@ -192,6 +192,27 @@ pub fn finding_body(
             "\nMore: `aks-authorized-ips explain {}` or [the rule's documentation]({}).\n",
             rule.id,
             crate::rules::docs::help_uri(rule)
+        ));
+    }
+    out
+}
+
+/// A Markdown table of findings (file, line, level, rule, cluster, message),
+/// for the findings a platform cannot comment where they are.
+pub fn findings_table(listed: &[&UniqueFinding<'_>]) -> String {
+    let mut out = String::from(
+        "| File | Line | Level | Rule | Cluster | Message |\n|---|---|---|---|---|---|\n",
+    );
+    for u in listed {
+        let f = u.finding;
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} |\n",
+            escape(&f.region.file),
+            f.region.start_line,
+            f.level.as_str(),
+            code(f.rule_id),
+            escape(&u.resource.name),
+            escape(&f.message)
         ));
     }
     out
