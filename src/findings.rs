@@ -316,6 +316,11 @@ pub struct Report {
     pub stats: ScanStats,
     /// The folder report paths are relative to (SARIF's `%SRCROOT%`).
     pub base: Option<std::path::PathBuf>,
+    /// Report paths of the templates and parameter files this run read and
+    /// parsed: a finding that is gone from one of them is fixed; one on a
+    /// file outside them (another scan's, or one that did not parse) is not.
+    #[serde(skip)]
+    pub scanned: std::collections::BTreeSet<String>,
 }
 
 impl Report {
@@ -324,6 +329,17 @@ impl Report {
         self.resources
             .iter()
             .flat_map(|r| r.findings.iter().map(move |f| (r, f)))
+    }
+
+    /// Whether this run can tell that a finding on `file` is gone: the file
+    /// was read and parsed, or it no longer exists.
+    pub fn can_tell_gone(&self, file: &str) -> bool {
+        let same = |a: &str| a.replace('\\', "/") == file.replace('\\', "/");
+        if self.scanned.contains(file) || self.scanned.iter().any(|s| same(s)) {
+            return true;
+        }
+        let base = self.base.clone().unwrap_or_else(|| ".".into());
+        !base.join(file).exists()
     }
 
     /// The unique findings no suppression covers: what pull-request

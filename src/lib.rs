@@ -244,6 +244,7 @@ pub fn scan(options: &ScanOptions) -> Report {
         notices,
         stats,
         base: Some(options.base.clone()),
+        scanned: files.iter().map(|f| f.display.clone()).collect(),
     }
 }
 

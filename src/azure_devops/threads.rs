@@ -68,6 +68,8 @@ pub struct Existing {
     /// The first comment (ours): its id and text.
     pub comment_id: u64,
     pub content: String,
+    /// The file it is on, as a report path (no leading `/`).
+    pub file: Option<String>,
 }
 
 impl Existing {
@@ -126,6 +128,10 @@ pub fn existing_threads(threads: &[Value]) -> Vec<Existing> {
                     .to_string(),
                 comment_id,
                 content,
+                file: t
+                    .pointer("/threadContext/filePath")
+                    .and_then(Value::as_str)
+                    .map(|p| p.trim_start_matches('/').to_string()),
             })
         })
         .collect()
@@ -274,9 +280,15 @@ pub fn plan(inputs: &Inputs<'_>) -> Plan {
         ));
     }
 
+    // Gone from a file this run read (or a file that is gone): fixed. A
+    // thread on a file another scan step covers is left alone.
     for e in inputs.existing {
         if let Some(fp) = &e.fingerprint {
-            if e.is_open() && !current.contains(fp.as_str()) {
+            let can_tell = e
+                .file
+                .as_deref()
+                .map_or(true, |f| inputs.report.can_tell_gone(f));
+            if e.is_open() && !current.contains(fp.as_str()) && can_tell {
                 plan.fixed.push((e.id, e.comment_id));
             }
         }

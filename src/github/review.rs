@@ -50,6 +50,8 @@ pub struct Existing {
     pub fingerprint: String,
     pub fixed: bool,
     pub body: String,
+    /// The file it is on, as GitHub names it (a report path).
+    pub path: Option<String>,
 }
 
 /// Our comments among a PR's review comments (replies are skipped).
@@ -67,6 +69,7 @@ pub fn existing_comments(comments: &[Value]) -> Vec<Existing> {
                 fingerprint,
                 fixed,
                 body: body.to_string(),
+                path: c.get("path").and_then(Value::as_str).map(str::to_string),
             })
         })
         .collect()
@@ -164,8 +167,14 @@ pub fn plan(inputs: &Inputs<'_>) -> Plan {
         }
     }
 
+    // Gone from a file this run read (or a file that is gone): fixed. A
+    // comment on a file another scan step covers is left alone.
     for e in inputs.existing {
-        if !e.fixed && !current.contains(e.fingerprint.as_str()) {
+        let can_tell = e
+            .path
+            .as_deref()
+            .map_or(true, |p| inputs.report.can_tell_gone(p));
+        if !e.fixed && !current.contains(e.fingerprint.as_str()) && can_tell {
             plan.fixed.push((e.id, fixed_body(&e.body)));
         }
     }

@@ -580,6 +580,11 @@ impl Workspace {
     /// Runs `scan --pr-comments` as the Azure Pipelines task would, with
     /// `vars` added to (or, empty, removed from) the agent's variables.
     fn run_with(&self, api: &StandIn, vars: &[(&str, &str)]) -> Outcome {
+        self.run_on(api, vars, &["."])
+    }
+
+    /// As [`Workspace::run_with`], scanning `paths`.
+    fn run_on(&self, api: &StandIn, vars: &[(&str, &str)], paths: &[&str]) -> Outcome {
         let sarif = self.dir.path().join("out.sarif");
         let mut cmd = Command::cargo_bin("aks-authorized-ips").unwrap();
         for v in CI_VARIABLES.iter().chain(AGENT_VARIABLES) {
@@ -609,7 +614,9 @@ impl Workspace {
             .current_dir(self.repo())
             .env("BUILD_SOURCESDIRECTORY", self.repo())
             .env("AGENT_TEMPDIRECTORY", self.dir.path().join("agent-temp"))
-            .args(["scan", ".", "--format", "sarif", "--output"])
+            .arg("scan")
+            .args(paths)
+            .args(["--format", "sarif", "--output"])
             .arg(&sarif)
             .arg("--pr-comments")
             .timeout(std::time::Duration::from_secs(120))
@@ -1095,4 +1102,39 @@ fn hostile_names_are_escaped_in_threads_and_logging_commands() {
         assert!(!t.replace("\\<", "").contains("<img"), "raw HTML: {t}");
         assert!(!t.contains("](https://evil"), "a link: {t}");
     }
+}
+
+#[test]
+fn only_findings_this_run_could_see_are_resolved() {
+    let ws = workspace(&[("infra/aks.json", TEMPLATE), ("legacy/old.json", LEGACY)]);
+    let mut changes = pr_changes();
+    changes.push(change(6, "/legacy/old.json", "edit"));
+    let api = StandIn::start(changes);
+    ws.run(&api);
+    let threads = api.with(|s| s.threads.len());
+    assert!(threads >= 4);
+
+    // Another scan step, over legacy/ only: the threads on infra/ are not
+    // its to resolve.
+    let out = ws.run_on(&api, &[], &["legacy"]);
+    api.assert_no_problems();
+    assert!(api.requests("PATCH", "").is_empty(), "{}", out.stderr);
+
+    // A template that no longer parses: its findings are unknown, not fixed.
+    ws.write("infra/aks.json", &TEMPLATE[..TEMPLATE.len() / 2]);
+    let out = ws.run(&api);
+    api.assert_no_problems();
+    assert!(api.requests("PATCH", "").is_empty(), "{}", out.stderr);
+    assert!(out
+        .commands()
+        .iter()
+        .any(|c| c.contains("sourcepath=infra/aks.json")));
+
+    // A template deleted: its findings are gone, its threads fixed.
+    std::fs::remove_file(ws.repo().join("infra/aks.json")).unwrap();
+    let out = ws.run(&api);
+    api.assert_no_problems();
+    let fixed = api.requests("PATCH", "");
+    assert_eq!(fixed.len(), threads - 1, "{}", out.stderr);
+    assert_eq!(api.thread_posts().len(), threads);
 }

@@ -799,3 +799,22 @@ fn a_rate_limited_post_is_sent_again_a_dropped_one_never() {
     ws.run(&api, TOKEN);
     assert_eq!(api.requests("POST", "/reviews").len(), 1);
 }
+
+#[test]
+fn a_template_that_no_longer_parses_does_not_mark_its_comments_fixed() {
+    let ws = workspace(&[("infra/aks.json", TEMPLATE)], false);
+    let api = StandIn::start(pr_files(&[]));
+    ws.run(&api, TOKEN);
+    assert!(api.with(|s| !s.comments.is_empty()));
+    // Its findings are unknown now, not gone.
+    ws.write("infra/aks.json", &TEMPLATE[..TEMPLATE.len() / 2]);
+    let (code, _, stderr) = ws.run(&api, TOKEN);
+    assert_eq!(code, 2, "{stderr}");
+    api.assert_no_problems();
+    assert!(api.requests("PATCH", "").is_empty(), "{stderr}");
+    // Deleted: gone, so fixed.
+    std::fs::remove_file(ws.repo().join("infra/aks.json")).unwrap();
+    let (_, _, stderr) = ws.run(&api, TOKEN);
+    let fixed = api.requests("PATCH", "").len();
+    assert_eq!(fixed, api.with(|s| s.comments.len()), "{stderr}");
+}
