@@ -163,27 +163,22 @@ pub fn finding_body(
                 escape(&fix.description),
                 suggestion_block(new_text)
             ));
+            // Plain Markdown: GitHub's `> [!WARNING]` shows as text on
+            // Azure Repos.
             if fix.safety == Safety::Unsafe {
                 out.push_str(
-                    "\n> [!WARNING]\n> `0.0.0.0/32` only lets the cluster reach its own API server. \
+                    "\n> **Warning:** `0.0.0.0/32` only lets the cluster reach its own API server. \
                      Before merging, **add the ranges your administrators and CI/CD agents use**, \
                      or they will be locked out of the cluster.\n",
                 );
+                if let Some(example) = rule.and_then(|r| rule_example(r, resource.from_bicep)) {
+                    out.push_str(&format!("\nThe rule's example, {example}"));
+                }
             }
         }
         _ => {
-            if let Some(rule) = rule {
-                let (heading, language, name) = if resource.from_bicep {
-                    ("Bicep", "bicep", "Bicep")
-                } else {
-                    ("Azure template (ARM JSON)", "json", "an ARM template")
-                };
-                if let Some(example) = crate::rules::docs::example(rule, heading) {
-                    out.push_str(&format!(
-                        "\n**How to fix**, in {name}, for example:\n\n{}\n",
-                        code_block(language, example)
-                    ));
-                }
+            if let Some(example) = rule.and_then(|r| rule_example(r, resource.from_bicep)) {
+                out.push_str(&format!("\n**How to fix**, {example}"));
             }
         }
     }
@@ -195,6 +190,21 @@ pub fn finding_body(
         ));
     }
     out
+}
+
+/// "in Bicep, for example:" and the rule's documented example for the
+/// template's kind, as a fenced block.
+fn rule_example(rule: &crate::rules::Rule, from_bicep: bool) -> Option<String> {
+    let (heading, language, name) = if from_bicep {
+        ("Bicep", "bicep", "Bicep")
+    } else {
+        ("Azure template (ARM JSON)", "json", "an ARM template")
+    };
+    let example = crate::rules::docs::example(rule, heading)?;
+    Some(format!(
+        "in {name}, for example:\n\n{}\n",
+        code_block(language, example)
+    ))
 }
 
 /// A Markdown table of findings (file, line, level, rule, cluster, message),

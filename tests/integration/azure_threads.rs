@@ -746,7 +746,10 @@ fn first_run_posts_a_thread_per_finding_on_changed_files_and_one_summary() {
         "{text}"
     );
     assert!(
-        text.contains("add the ranges your administrators and CI/CD agents use"),
+        text.contains("add the ranges your administrators and CI/CD agents use")
+            && text.contains("The rule's example, in an ARM template")
+            && text.contains("```json\n")
+            && !text.contains("[!WARNING]"),
         "{text}"
     );
 
