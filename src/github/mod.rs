@@ -211,7 +211,8 @@ fn run(report: &Report, ctx: &Context, err: &mut dyn Write) {
         }
     };
     let existing = review::existing_comments(&comments);
-    let summarised: HashSet<String> = review::summarised_before(&reviews);
+    let summarised: HashSet<String> = review::listed_before(&reviews, "summarised");
+    let refused: HashSet<String> = review::listed_before(&reviews, "refused");
     let base = report.base.clone().unwrap_or_else(|| ".".into());
     let read = move |path: &str| std::fs::read_to_string(base.join(path)).ok();
     let plan = review::plan(&review::Inputs {
@@ -219,6 +220,7 @@ fn run(report: &Report, ctx: &Context, err: &mut dyn Write) {
         diffs: &diffs,
         existing: &existing,
         summarised_before: &summarised,
+        refused_before: &refused,
         read: &read,
     });
 
@@ -248,6 +250,32 @@ fn run(report: &Report, ctx: &Context, err: &mut dyn Write) {
                         plan.comments.len(),
                         if plan.comments.len() == 1 { "" } else { "s" }
                     );
+                }
+                // A 422 was not applied: the findings go in the body of a
+                // review without inline comments, which cannot be refused
+                // for a line.
+                Err(e @ ApiError::Status { status: 422, .. })
+                    if plan.body_without_comments.is_some() =>
+                {
+                    let body = plan.body_without_comments.as_deref().unwrap_or_default();
+                    let request = json!({
+                        "commit_id": ctx.head_sha,
+                        "body": body,
+                        "event": "COMMENT",
+                        "comments": [],
+                    });
+                    let retried = api.post(&format!("{pr}/reviews"), &request);
+                    let _ = match retried {
+                        Ok(_) => writeln!(
+                            err,
+                            "warning: --pr-comments: GitHub refused the inline comments ({e}); posted the review without inline comments, its findings in the body"
+                        ),
+                        Err(e2) => writeln!(
+                            err,
+                            "{}",
+                            post_failed("post the review without inline comments", &e2, ctx.fork)
+                        ),
+                    };
                 }
                 Err(e) => {
                     let _ = writeln!(err, "{}", post_failed("post the review", &e, ctx.fork));

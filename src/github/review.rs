@@ -28,8 +28,11 @@ fn state_marker(fixed: bool) -> String {
     )
 }
 
-fn summarised_marker(fp: &str) -> String {
-    format!("{MARKER} summarised={fp} -->")
+/// The marker for a finding listed in a review's body: `summarised` when it
+/// was not on a commentable line, `refused` when GitHub refused the inline
+/// comments (those are never tried inline again).
+fn listed_marker(key: &str, fp: &str) -> String {
+    format!("{MARKER} {key}={fp} -->")
 }
 
 /// Reads `key` from our markers at the start of a line of `body` (a quote
@@ -75,12 +78,13 @@ pub fn existing_comments(comments: &[Value]) -> Vec<Existing> {
         .collect()
 }
 
-/// Fingerprints our earlier reviews listed in their body.
-pub fn summarised_before(reviews: &[Value]) -> HashSet<String> {
+/// Fingerprints our earlier reviews listed in their body under `key`
+/// (`summarised` or `refused`, see [`listed_marker`]).
+pub fn listed_before(reviews: &[Value], key: &str) -> HashSet<String> {
     reviews
         .iter()
         .filter_map(|r| r.get("body").and_then(Value::as_str))
-        .flat_map(|b| marker_values(b, "summarised"))
+        .flat_map(|b| marker_values(b, key))
         .map(str::to_string)
         .collect()
 }
@@ -104,6 +108,9 @@ pub struct Plan {
     pub comments: Vec<ReviewComment>,
     /// The review's body; `None` when there is nothing new to say.
     pub body: Option<String>,
+    /// The body to post instead, with no inline comment, when GitHub refuses
+    /// the review's comments (422): every new finding in its table.
+    pub body_without_comments: Option<String>,
     /// Comments to update: id and new body.
     pub fixed: Vec<(u64, String)>,
     /// Findings already commented or summarised by an earlier run.
@@ -116,6 +123,8 @@ pub struct Inputs<'a> {
     pub diffs: &'a HashMap<String, FileDiff>,
     pub existing: &'a [Existing],
     pub summarised_before: &'a HashSet<String>,
+    /// Findings whose inline comment GitHub refused before: body only.
+    pub refused_before: &'a HashSet<String>,
     /// Reads a report path's text (for suggestions).
     pub read: &'a dyn Fn(&str) -> Option<String>,
 }
@@ -136,24 +145,36 @@ pub fn plan(inputs: &Inputs<'_>) -> Plan {
     let mut plan = Plan::default();
     let mut texts: HashMap<String, Option<String>> = HashMap::new();
     let mut listed: Vec<&UniqueFinding<'_>> = Vec::new();
+    let mut inline: Vec<&UniqueFinding<'_>> = Vec::new();
     let mut elsewhere = 0;
     for u in &findings {
         let f = u.finding;
-        if open.contains(f.fingerprint.as_str())
-            || inputs.summarised_before.contains(&f.fingerprint)
-        {
+        // A finding an earlier review only listed in its body is commented
+        // inline once a later push brings its lines into the diff.
+        let listed_before = inputs.summarised_before.contains(&f.fingerprint);
+        if open.contains(f.fingerprint.as_str()) || inputs.refused_before.contains(&f.fingerprint) {
             plan.already_said += 1;
             continue;
         }
         let Some(diff) = inputs.diffs.get(&f.region.file) else {
-            elsewhere += 1;
+            if listed_before {
+                plan.already_said += 1;
+            } else {
+                elsewhere += 1;
+            }
             continue;
         };
         let text = texts
             .entry(f.region.file.clone())
             .or_insert_with(|| (inputs.read)(&f.region.file));
-        match place(f, text.as_deref(), &|s, e| diff.same_hunk(s, e)) {
+        let placement = place(f, text.as_deref(), &|s, e| diff.same_hunk(s, e));
+        if listed_before && (placement.is_none() || plan.comments.len() >= MAX_INLINE) {
+            plan.already_said += 1;
+            continue;
+        }
+        match placement {
             Some(p) if plan.comments.len() < MAX_INLINE => {
+                inline.push(u);
                 plan.comments.push(ReviewComment {
                     path: f.region.file.clone(),
                     line: p.end,
@@ -184,7 +205,11 @@ pub fn plan(inputs: &Inputs<'_>) -> Plan {
     plan.fixed.dedup_by_key(|(id, _)| *id);
 
     if !plan.comments.is_empty() || !listed.is_empty() {
-        plan.body = Some(review_body(plan.comments.len(), &listed, elsewhere));
+        plan.body = Some(review_body(plan.comments.len(), &listed, elsewhere, false));
+    }
+    if !plan.comments.is_empty() {
+        inline.extend(listed.iter().copied());
+        plan.body_without_comments = Some(review_body(0, &inline, elsewhere, true));
     }
     plan
 }
@@ -210,20 +235,34 @@ fn fixed_body(old: &str) -> String {
     format!("**Fixed:** aks-authorized-ips no longer reports this finding.\n\n---\n\n{kept}")
 }
 
-fn review_body(inline: usize, listed: &[&UniqueFinding<'_>], elsewhere: usize) -> String {
+/// The review's body. `refused`: GitHub refused the inline comments, so
+/// every new finding is in the table, marked never to be tried inline again.
+fn review_body(
+    inline: usize,
+    listed: &[&UniqueFinding<'_>],
+    elsewhere: usize,
+    refused: bool,
+) -> String {
     let mut out = String::from("### aks-authorized-ips\n\n");
+    if refused {
+        out.push_str(
+            "GitHub did not accept comments on the lines of this diff, so the new findings are listed here.\n\n",
+        );
+    }
     if inline > 0 {
         out.push_str(&format!(
             "{inline} new finding{} on lines this pull request changes, commented inline.\n\n",
             if inline == 1 { "" } else { "s" }
         ));
     }
-    if !listed.is_empty() {
+    if !listed.is_empty() && !refused {
         out.push_str(&format!(
             "{} finding{} not on a line of this diff (or over the limit of {MAX_INLINE} inline comments):\n\n",
             listed.len(),
             if listed.len() == 1 { "" } else { "s" }
         ));
+    }
+    if !listed.is_empty() {
         out.push_str(&findings_table(listed));
         out.push('\n');
     }
@@ -234,8 +273,9 @@ fn review_body(inline: usize, listed: &[&UniqueFinding<'_>], elsewhere: usize) -
         ));
     }
     out.push_str(&format!("{MARKER} review -->\n"));
+    let key = if refused { "refused" } else { "summarised" };
     for u in listed {
-        out.push_str(&summarised_marker(&u.finding.fingerprint));
+        out.push_str(&listed_marker(key, &u.finding.fingerprint));
         out.push('\n');
     }
     out

@@ -49,6 +49,9 @@ struct State {
     server_error: Option<(String, usize)>,
     /// POSTs of a review answer 429 with `retry-after: 1` this many times.
     post_rate_limit: usize,
+    /// Reviews with inline comments are refused (422, "Line could not be
+    /// resolved") this many times, as GitHub does when the diff moved on.
+    refuse_inline: usize,
     /// The next review POST is processed, then the connection is dropped
     /// without an answer (as a timeout or a reset would look).
     drop_post_answer: bool,
@@ -281,6 +284,14 @@ fn respond(
             }
             let body = body.unwrap_or(Value::Null);
             let comments = body["comments"].as_array().cloned().unwrap_or_default();
+            if s.refuse_inline > 0 && !comments.is_empty() {
+                s.refuse_inline -= 1;
+                return (
+                    422,
+                    vec![],
+                    json!({"message": "Unprocessable Entity", "errors": ["Line could not be resolved"]}),
+                );
+            }
             for c in &comments {
                 let file = s.files.iter().find(|f| f["filename"] == c["path"]);
                 let lines = file
@@ -773,9 +784,41 @@ fn at_most_thirty_inline_comments_the_rest_in_the_body() {
     assert_eq!(posts[0]["comments"].as_array().unwrap().len(), 30);
     let body = posts[0]["body"].as_str().unwrap();
     assert!(body.contains("| File |"), "{body}");
-    // A re-run does not post the rest again.
+    // A re-run comments the rest inline (they are on diff lines), lists
+    // nothing again; the run after that has nothing to say.
     ws.run(&api, TOKEN);
-    assert_eq!(review_posts(&api).len(), 1);
+    api.assert_no_problems();
+    let posts = review_posts(&api);
+    assert_eq!(posts.len(), 2);
+    assert_eq!(posts[1]["comments"].as_array().unwrap().len(), 6);
+    assert!(!posts[1]["body"].as_str().unwrap().contains("| File |"));
+    ws.run(&api, TOKEN);
+    assert_eq!(review_posts(&api).len(), 2);
+}
+
+#[test]
+fn a_review_github_refuses_is_posted_again_without_inline_comments() {
+    let ws = workspace(&[("infra/aks.json", TEMPLATE)], false);
+    let api = StandIn::start(pr_files(&[]));
+    api.with(|s| s.refuse_inline = 1);
+    let (code, _, stderr) = ws.run(&api, TOKEN);
+    assert_eq!(code, 1);
+    let posts = review_posts(&api);
+    assert_eq!(posts.len(), 2, "{stderr}");
+    assert!(!posts[0]["comments"].as_array().unwrap().is_empty());
+    assert!(posts[1]["comments"].as_array().unwrap().is_empty());
+    let body = posts[1]["body"].as_str().unwrap();
+    assert!(
+        body.contains("| File |") && body.contains("aks\\-prod"),
+        "{body}"
+    );
+    assert!(
+        stderr.contains("422") && stderr.contains("without inline comments"),
+        "{stderr}"
+    );
+    // The next run lists nothing again.
+    ws.run(&api, TOKEN);
+    assert_eq!(review_posts(&api).len(), 2);
 }
 
 #[test]
