@@ -229,3 +229,12 @@ test('task.json: the inputs index.js reads, the handlers, the version from Cargo
   assert.equal(ext.version, version.slice(1).join('.'));
   assert.equal(ext.contributions[0].properties.name, 'AksAuthorizedIps');
 });
+
+test('manifests stay within the limits tfx-cli enforces', () => {
+  const manifest = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'vss-extension.json'), 'utf8'));
+  const taskJson = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'task.json'), 'utf8'));
+  // tfx extension create refuses a description of 200 characters or more.
+  assert.ok(manifest.description.length < 200, `vss-extension.json description: ${manifest.description.length}`);
+  assert.ok(taskJson.description.length < 200, `task.json description: ${taskJson.description.length}`);
+  assert.equal(taskJson.name, 'AksAuthorizedIps');
+});
