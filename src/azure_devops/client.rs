@@ -24,11 +24,13 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Request, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::connect::proxy::Tunnel;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 
+use super::proxy::Proxy;
 use crate::github::client::{
     backoff, error_chain, redact, sleep_within_budget, truncate, MAX_TOTAL_WAIT,
 };
@@ -80,8 +82,16 @@ struct Answer {
     body: String,
 }
 
+/// The client, straight to the service or through a proxy tunnel.
+enum Http {
+    Direct(HyperClient<HttpsConnector<HttpConnector>, Full<Bytes>>),
+    Tunnel(HyperClient<HttpsConnector<Tunnel<HttpConnector>>, Full<Bytes>>),
+}
+
 pub struct Api {
-    http: HyperClient<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    http: Http,
+    /// Where the proxy setting came from, when there is one.
+    proxy: Option<&'static str>,
     runtime: tokio::runtime::Runtime,
     /// `{collection}{project}/_apis/git/repositories/{repository}` without a
     /// trailing slash.
@@ -92,8 +102,22 @@ pub struct Api {
 }
 
 impl Api {
-    /// A client for the repository at `repository_url` (see the field).
+    /// A client for the repository at `repository_url` (see the field),
+    /// through the proxy the environment names (see [`super::proxy`]).
     pub fn new(repository_url: &str, token: &str) -> Result<Api, String> {
+        let uri: http::Uri = repository_url
+            .parse()
+            .map_err(|_| "SYSTEM_TEAMFOUNDATIONCOLLECTIONURI is not a valid URL".to_string())?;
+        let proxy = super::proxy::proxy_for(&uri, &|k| std::env::var(k).ok())?;
+        Api::with_proxy(repository_url, token, proxy)
+    }
+
+    /// A client for the repository at `repository_url`, through `proxy`.
+    pub fn with_proxy(
+        repository_url: &str,
+        token: &str,
+        proxy: Option<Proxy>,
+    ) -> Result<Api, String> {
         let uri: http::Uri = repository_url
             .parse()
             .map_err(|_| "SYSTEM_TEAMFOUNDATIONCOLLECTIONURI is not a valid URL".to_string())?;
@@ -109,16 +133,27 @@ impl Api {
         let mut authorization = HeaderValue::from_str(&format!("Bearer {token}"))
             .map_err(|_| "SYSTEM_ACCESSTOKEN holds characters a header cannot carry".to_string())?;
         authorization.set_sensitive(true);
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        // Azure DevOps Server may be served over plain HTTP on a company
+        // network; the stand-in in the tests is too.
+        let tls = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(tls_config()?)
-            // Azure DevOps Server may be served over plain HTTP on a
-            // company network; the stand-in in the tests is too.
             .https_or_http()
-            .enable_http1()
-            .build();
-        let http = HyperClient::builder(TokioExecutor::new()).build(connector);
+            .enable_http1();
+        let builder = HyperClient::builder(TokioExecutor::new());
+        let source = proxy.as_ref().map(|p| p.source);
+        let http = match proxy {
+            None => Http::Direct(builder.build(tls.build())),
+            Some(p) => {
+                let mut tunnel = Tunnel::new(p.uri, HttpConnector::new());
+                if let Some(auth) = p.authorization {
+                    tunnel = tunnel.with_auth(auth);
+                }
+                Http::Tunnel(builder.build(tls.wrap_connector(tunnel)))
+            }
+        };
         Ok(Api {
             http,
+            proxy: source,
             runtime,
             repository_url: repository_url.trim_end_matches('/').to_string(),
             authorization,
@@ -265,11 +300,14 @@ impl Api {
         let request = request
             .body(Full::new(body.unwrap_or_default()))
             .map_err(|e| format!("cannot build the request: {e}"))?;
-        let response = self
-            .http
-            .request(request)
-            .await
-            .map_err(|e| error_chain(&e))?;
+        let response = match &self.http {
+            Http::Direct(client) => client.request(request).await,
+            Http::Tunnel(client) => client.request(request).await,
+        }
+        .map_err(|e| match self.proxy {
+            Some(source) => format!("{} (through the proxy from {source})", error_chain(&e)),
+            None => error_chain(&e),
+        })?;
         let status = response.status();
         let headers = response.headers().clone();
         let limited = http_body_util::Limited::new(response.into_body(), MAX_BODY);

@@ -11,6 +11,7 @@
 //! warning. The token never appears in any message.
 
 pub mod client;
+pub mod proxy;
 pub mod threads;
 
 use std::io::Write;

@@ -22,7 +22,7 @@ use assert_cmd::Command;
 use serde_json::{json, Value};
 
 use crate::github_review::TEMPLATE;
-use crate::stand_in::{listen, HttpRequest, HttpResponse};
+use crate::stand_in::{connect_proxy, listen, HttpRequest, HttpResponse, ProxyLog};
 use crate::util::{manifest_dir, CI_VARIABLES};
 
 const TOKEN: &str = "azdoStandInSecretToken0123456789";
@@ -45,6 +45,18 @@ const AGENT_VARIABLES: &[&str] = &[
     "BUILD_BUILDNUMBER",
     "GITHUB_EVENT_NAME",
     "GITHUB_TOKEN",
+    "AGENT_PROXYURL",
+    "AGENT_PROXYUSERNAME",
+    "AGENT_PROXYPASSWORD",
+    "AGENT_PROXYBYPASSLIST",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+    "NO_PROXY",
+    "no_proxy",
 ];
 
 #[derive(Debug, Clone)]
@@ -1140,4 +1152,71 @@ fn only_findings_this_run_could_see_are_resolved() {
     let fixed = api.requests("PATCH", "");
     assert_eq!(fixed.len(), threads - 1, "{}", out.stderr);
     assert_eq!(api.thread_posts().len(), threads);
+}
+
+#[test]
+fn the_agents_proxy_is_used_with_its_credentials_and_bypass_list() {
+    let ws = workspace(&[("infra/aks.json", TEMPLATE)]);
+    let api = StandIn::start(pr_changes());
+    let log = Arc::new(Mutex::new(ProxyLog::default()));
+    let proxy = format!("http://127.0.0.1:{}", connect_proxy(log.clone()));
+    let password = "proxyPassw0rd";
+    let out = ws.run_with(
+        &api,
+        &[
+            ("AGENT_PROXYURL", &proxy),
+            ("AGENT_PROXYUSERNAME", "svc-build"),
+            ("AGENT_PROXYPASSWORD", password),
+        ],
+    );
+    api.assert_no_problems();
+    assert!(api.thread_posts().len() >= 3, "{}", out.stderr);
+    let connects = log.lock().unwrap().connects.clone();
+    assert!(!connects.is_empty());
+    let api_host = format!("127.0.0.1:{}", api.port);
+    for (target, auth) in &connects {
+        assert_eq!(target, &api_host);
+        // "svc-build:proxyPassw0rd", base64.
+        assert_eq!(
+            auth.as_deref(),
+            Some("Basic c3ZjLWJ1aWxkOnByb3h5UGFzc3cwcmQ=")
+        );
+    }
+    assert_eq!(
+        connects.len(),
+        api.with(|s| s.requests.len()),
+        "every request tunnelled"
+    );
+    assert!(!out.stdout.contains(password) && !out.stderr.contains(password));
+
+    // The collection is in the agent's bypass list: straight to it.
+    let ws = workspace(&[("infra/aks.json", TEMPLATE)]);
+    let before = log.lock().unwrap().connects.len();
+    ws.run_with(
+        &api,
+        &[
+            ("AGENT_PROXYURL", &proxy),
+            (
+                "AGENT_PROXYBYPASSLIST",
+                r#"["tfs\\.corp", "127\\.0\\.0\\.1"]"#,
+            ),
+        ],
+    );
+    assert_eq!(log.lock().unwrap().connects.len(), before);
+
+    // Without an agent proxy, HTTP_PROXY (the stand-in speaks plain HTTP).
+    let ws = workspace(&[("infra/aks.json", TEMPLATE)]);
+    let out = ws.run_with(&api, &[("HTTP_PROXY", &proxy)]);
+    assert!(
+        log.lock().unwrap().connects.len() > before,
+        "{}",
+        out.stderr
+    );
+
+    // A proxy that is down: a warning naming where the setting came from.
+    let ws = workspace(&[("infra/aks.json", TEMPLATE)]);
+    let out = ws.run_with(&api, &[("AGENT_PROXYURL", "http://127.0.0.1:9")]);
+    let warnings = out.warnings();
+    assert_eq!(warnings.len(), 1, "{}", out.stderr);
+    assert!(warnings[0].contains("AGENT_PROXYURL"), "{}", warnings[0]);
 }

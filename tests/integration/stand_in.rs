@@ -128,3 +128,78 @@ fn serve(stream: TcpStream, handler: &Handler) -> std::io::Result<()> {
     write!(out, "\r\n{}", answer.body)?;
     out.flush()
 }
+
+/// What a stand-in proxy saw: each CONNECT's target and its
+/// `proxy-authorization` header.
+#[derive(Debug, Clone, Default)]
+pub struct ProxyLog {
+    pub connects: Vec<(String, Option<String>)>,
+}
+
+/// A forward proxy on 127.0.0.1 that takes HTTP CONNECT, as corporate
+/// proxies do, and pipes the tunnel to its target; returns its port.
+pub fn connect_proxy(log: Arc<std::sync::Mutex<ProxyLog>>) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
+    let port = listener.local_addr().expect("an address").port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { break };
+            let log = log.clone();
+            std::thread::spawn(move || {
+                let _ = tunnel(stream, &log);
+            });
+        }
+    });
+    port
+}
+
+fn tunnel(client: TcpStream, log: &std::sync::Mutex<ProxyLog>) -> std::io::Result<()> {
+    let mut reader = BufReader::new(client.try_clone()?);
+    let mut request_line = String::new();
+    reader.read_line(&mut request_line)?;
+    let mut parts = request_line.split_whitespace();
+    let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    let mut auth = None;
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line)?;
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = line.split_once(':') {
+            if k.trim().eq_ignore_ascii_case("proxy-authorization") {
+                auth = Some(v.trim().to_string());
+            }
+        }
+    }
+    log.lock()
+        .expect("the log")
+        .connects
+        .push((target.to_string(), auth));
+    let mut client_out = client;
+    if method != "CONNECT" {
+        write!(
+            client_out,
+            "HTTP/1.1 405 Method Not Allowed\r\ncontent-length: 0\r\n\r\n"
+        )?;
+        return Ok(());
+    }
+    let server = TcpStream::connect(target)?;
+    write!(client_out, "HTTP/1.1 200 Connection established\r\n\r\n")?;
+    client_out.flush()?;
+    // Bytes the reader buffered past the head belong to the tunnel.
+    let buffered = reader.buffer().to_vec();
+    let mut server_in = server.try_clone()?;
+    server_in.write_all(&buffered)?;
+    let mut server_out = server;
+    let mut client_in = reader.into_inner();
+    let up = std::thread::spawn(move || {
+        let _ = std::io::copy(&mut client_in, &mut server_in);
+        let _ = server_in.shutdown(std::net::Shutdown::Write);
+    });
+    let _ = std::io::copy(&mut server_out, &mut client_out);
+    let _ = client_out.shutdown(std::net::Shutdown::Write);
+    let _ = up.join();
+    Ok(())
+}
