@@ -13,6 +13,7 @@ pub mod explain;
 pub mod findings;
 pub mod fix;
 pub mod github;
+pub mod net;
 pub mod parse;
 pub mod report;
 pub mod rules;

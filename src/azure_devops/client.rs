@@ -17,7 +17,6 @@
 //! message that leaves this module has it removed.
 
 use std::cell::Cell;
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -30,9 +29,9 @@ use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 
-use super::proxy::Proxy;
-use crate::github::client::{
-    backoff, error_chain, redact, sleep_within_budget, truncate, MAX_TOTAL_WAIT,
+use crate::net::proxy::Proxy;
+use crate::net::{
+    backoff, error_chain, redact, sleep_within_budget, tls_config, truncate, MAX_TOTAL_WAIT,
 };
 
 /// How long one request may take.
@@ -108,7 +107,7 @@ impl Api {
         let uri: http::Uri = repository_url
             .parse()
             .map_err(|_| "SYSTEM_TEAMFOUNDATIONCOLLECTIONURI is not a valid URL".to_string())?;
-        let proxy = super::proxy::proxy_for(&uri, &|k| std::env::var(k).ok())?;
+        let proxy = crate::net::proxy::proxy_for(&uri, &|k| std::env::var(k).ok())?;
         Api::with_proxy(repository_url, token, proxy)
     }
 
@@ -327,23 +326,6 @@ impl Api {
     fn wait(&self, d: Duration) -> bool {
         sleep_within_budget(&self.runtime, &self.waited, d)
     }
-}
-
-/// rustls with ring (the provider octocrab uses), trusting the bundled web
-/// PKI roots and whatever the machine trusts.
-fn tls_config() -> Result<rustls::ClientConfig, String> {
-    let mut roots = rustls::RootCertStore {
-        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-    };
-    // Missing or unreadable system stores are normal on bare runners.
-    let native = rustls_native_certs::load_native_certs();
-    roots.add_parsable_certificates(native.certs);
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    Ok(rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| format!("cannot set up TLS: {e}"))?
-        .with_root_certificates(roots)
-        .with_no_client_auth())
 }
 
 /// `Retry-After` in seconds (Azure DevOps sends seconds).

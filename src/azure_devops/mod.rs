@@ -11,7 +11,6 @@
 //! warning. The token never appears in any message.
 
 pub mod client;
-pub mod proxy;
 pub mod threads;
 
 use std::io::Write;
@@ -160,7 +159,7 @@ pub fn post_threads(report: &Report, err: &mut dyn Write) {
 }
 
 fn client_redact(text: &str, token: &str) -> String {
-    crate::github::client::redact(text, token)
+    crate::net::redact(text, token)
 }
 
 /// Reads the PR, plans and posts; returns what to tell the user.
@@ -409,15 +408,7 @@ fn permission_hint(e: &ApiError, writing: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn env<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
-        move |k| {
-            pairs
-                .iter()
-                .find(|(n, _)| *n == k)
-                .map(|(_, v)| v.to_string())
-        }
-    }
+    use crate::net::test_env as env;
 
     const FULL: &[(&str, &str)] = &[
         ("SYSTEM_PULLREQUEST_PULLREQUESTID", "42"),

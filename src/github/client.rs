@@ -22,9 +22,16 @@ use octocrab::Octocrab;
 use serde_json::Value;
 
 use super::diff::next_link;
+use hyper_util::client::legacy::connect::proxy::Tunnel;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client as HyperClient;
+use hyper_util::rt::TokioExecutor;
 
-/// The longest the whole run waits for rate limits and back-offs.
-pub(crate) const MAX_TOTAL_WAIT: Duration = Duration::from_secs(60);
+use crate::net::proxy::Proxy;
+use crate::net::{
+    backoff, error_chain, redact, sleep_within_budget, tls_config, truncate, MAX_TOTAL_WAIT,
+};
+
 /// How long one request may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Attempts of one GET after 5xx answers or network errors.
@@ -95,14 +102,18 @@ impl Api {
             ));
         };
         let origin = format!("{scheme}://{authority}");
+        let proxy = crate::net::proxy::proxy_for(&uri, &|k| std::env::var(k).ok())?;
         // The connector needs a Tokio context to be built in.
         let octo = runtime.block_on(async {
-            Octocrab::builder()
-                .base_uri(api_url)
-                .map_err(|e| format!("GITHUB_API_URL {api_url:?}: {e}"))?
-                .personal_token(token.to_string())
-                .build()
-                .map_err(|e| format!("cannot set up the GitHub client: {e}"))
+            match proxy {
+                None => Octocrab::builder()
+                    .base_uri(api_url)
+                    .map_err(|e| format!("GITHUB_API_URL {api_url:?}: {e}"))?
+                    .personal_token(token.to_string())
+                    .build()
+                    .map_err(|e| format!("cannot set up the GitHub client: {e}")),
+                Some(proxy) => proxied_octocrab(&uri, token, proxy),
+            }
         })?;
         Ok(Api {
             octo,
@@ -281,26 +292,53 @@ impl Api {
     }
 }
 
-/// Sleeps `d` on `runtime` when `waited` plus `d` stays within the run's
-/// budget ([`MAX_TOTAL_WAIT`]), and adds it to `waited`.
-pub(crate) fn sleep_within_budget(
-    runtime: &tokio::runtime::Runtime,
-    waited: &std::cell::Cell<Duration>,
-    d: Duration,
-) -> bool {
-    let total = waited.get() + d;
-    if total > MAX_TOTAL_WAIT {
-        return false;
+/// An octocrab client whose requests tunnel through `proxy` (octocrab's
+/// own builder has no proxy setting): the same hyper and rustls stack, with
+/// octocrab's public layers doing what its builder does (base URI, the token
+/// only for the API's own host, GitHub's headers).
+fn proxied_octocrab(api: &http::Uri, token: &str, proxy: Proxy) -> Result<Octocrab, String> {
+    use octocrab::service::middleware::{
+        auth_header::AuthHeaderLayer, base_uri::BaseUriLayer, extra_headers::ExtraHeadersLayer,
+    };
+    let mut tunnel = Tunnel::new(proxy.uri, HttpConnector::new());
+    if let Some(auth) = proxy.authorization {
+        tunnel = tunnel.with_auth(auth);
     }
-    waited.set(total);
-    // The timer is made inside the runtime, which owns the clock.
-    runtime.block_on(async move { tokio::time::sleep(d).await });
-    true
-}
-
-/// The wait before retrying a GET after `failures` failures.
-pub(crate) fn backoff(failures: u32) -> Duration {
-    Duration::from_millis(500 * u64::from(failures))
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls_config()?)
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(tunnel);
+    let client: HyperClient<_, octocrab::OctoBody> =
+        HyperClient::builder(TokioExecutor::new()).build(connector);
+    let mut authorization = http::HeaderValue::from_str(&format!("Bearer {token}"))
+        .map_err(|_| "the token holds characters a header cannot carry".to_string())?;
+    authorization.set_sensitive(true);
+    let headers = vec![
+        (
+            http::header::USER_AGENT,
+            http::HeaderValue::from_static(concat!(
+                "aks-authorized-ips/",
+                env!("CARGO_PKG_VERSION")
+            )),
+        ),
+        (
+            http::header::ACCEPT,
+            http::HeaderValue::from_static("application/vnd.github.v3+json"),
+        ),
+    ];
+    octocrab::OctocrabBuilder::new_empty()
+        .with_service(client)
+        .with_layer(&ExtraHeadersLayer::new(std::sync::Arc::new(headers)))
+        .with_layer(&BaseUriLayer::new(api.clone()))
+        .with_layer(&AuthHeaderLayer::new(
+            Some(authorization),
+            api.clone(),
+            api.clone(),
+        ))
+        .with_auth(octocrab::AuthState::None)
+        .build()
+        .map_err(|e| format!("cannot set up the GitHub client: {e}"))
 }
 
 fn header(headers: &HeaderMap, name: &str) -> Option<String> {
@@ -361,37 +399,6 @@ fn github_message(body: &str) -> String {
         }
     }
     truncate(&message)
-}
-
-/// `s` cut to 500 characters, for messages quoted from a service.
-pub(crate) fn truncate(s: &str) -> String {
-    match s.char_indices().nth(500) {
-        Some((at, _)) => format!("{}…", &s[..at]),
-        None => s.to_string(),
-    }
-}
-
-/// An error and its sources, on one line.
-pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        source = s.source();
-    }
-    out
-}
-
-/// Removes every occurrence of `token` from `text`.
-pub fn redact(text: &str, token: &str) -> String {
-    if token.is_empty() {
-        return text.to_string();
-    }
-    text.replace(token, "***")
 }
 
 #[cfg(test)]

@@ -154,7 +154,7 @@ pub fn post_review(report: &Report, err: &mut dyn Write) {
     let mut out = Vec::new();
     run(report, &ctx, &mut out);
     // Belt and braces: whatever was written, the token is not in it.
-    let text = client::redact(&String::from_utf8_lossy(&out), &token);
+    let text = crate::net::redact(&String::from_utf8_lossy(&out), &token);
     let _ = err.write_all(text.as_bytes());
 }
 
@@ -165,7 +165,7 @@ fn run(report: &Report, ctx: &Context, err: &mut dyn Write) {
             let _ = writeln!(
                 err,
                 "warning: --pr-comments: {}",
-                client::redact(&m, &ctx.token)
+                crate::net::redact(&m, &ctx.token)
             );
             return;
         }
@@ -339,15 +339,7 @@ fn permission_hint(e: &ApiError, permission: &str, fork: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn env<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
-        move |k| {
-            pairs
-                .iter()
-                .find(|(n, _)| *n == k)
-                .map(|(_, v)| v.to_string())
-        }
-    }
+    use crate::net::test_env as env;
 
     #[test]
     fn not_a_pull_request_is_a_note() {

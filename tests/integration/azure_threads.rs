@@ -23,7 +23,7 @@ use serde_json::{json, Value};
 
 use crate::github_review::TEMPLATE;
 use crate::stand_in::{connect_proxy, listen, HttpRequest, HttpResponse, ProxyLog};
-use crate::util::{manifest_dir, CI_VARIABLES};
+use crate::util::{manifest_dir, CI_VARIABLES, PROXY_VARIABLES};
 
 const TOKEN: &str = "azdoStandInSecretToken0123456789";
 const ORG: &str = "contoso";
@@ -45,18 +45,6 @@ const AGENT_VARIABLES: &[&str] = &[
     "BUILD_BUILDNUMBER",
     "GITHUB_EVENT_NAME",
     "GITHUB_TOKEN",
-    "AGENT_PROXYURL",
-    "AGENT_PROXYUSERNAME",
-    "AGENT_PROXYPASSWORD",
-    "AGENT_PROXYBYPASSLIST",
-    "HTTPS_PROXY",
-    "https_proxy",
-    "HTTP_PROXY",
-    "http_proxy",
-    "ALL_PROXY",
-    "all_proxy",
-    "NO_PROXY",
-    "no_proxy",
 ];
 
 #[derive(Debug, Clone)]
@@ -599,7 +587,11 @@ impl Workspace {
     fn run_on(&self, api: &StandIn, vars: &[(&str, &str)], paths: &[&str]) -> Outcome {
         let sarif = self.dir.path().join("out.sarif");
         let mut cmd = Command::cargo_bin("aks-authorized-ips").unwrap();
-        for v in CI_VARIABLES.iter().chain(AGENT_VARIABLES) {
+        for v in CI_VARIABLES
+            .iter()
+            .chain(AGENT_VARIABLES)
+            .chain(PROXY_VARIABLES)
+        {
             cmd.env_remove(v);
         }
         let uri = api.collection_uri();

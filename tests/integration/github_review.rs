@@ -16,8 +16,8 @@ use std::sync::{Arc, Mutex};
 use assert_cmd::Command;
 use serde_json::{json, Value};
 
-use crate::stand_in::{listen, HttpRequest, HttpResponse};
-use crate::util::{manifest_dir, CI_VARIABLES};
+use crate::stand_in::{connect_proxy, listen, HttpRequest, HttpResponse, ProxyLog};
+use crate::util::{manifest_dir, CI_VARIABLES, PROXY_VARIABLES};
 
 const TOKEN: &str = "ghs_standInSecretToken123";
 const OWNER_REPO: &str = "octo/infra";
@@ -406,10 +406,18 @@ impl Workspace {
 
     /// Runs `scan --pr-comments` against the stand-in; exit code, stdout, stderr.
     fn run(&self, api: &StandIn, token: &str) -> (i32, String, String) {
+        self.run_env(api, token, &[])
+    }
+
+    /// As [`Workspace::run`], with `vars` set too.
+    fn run_env(&self, api: &StandIn, token: &str, vars: &[(&str, &str)]) -> (i32, String, String) {
         let sarif = self.dir.path().join("out.sarif");
         let mut cmd = Command::cargo_bin("aks-authorized-ips").unwrap();
-        for v in CI_VARIABLES {
+        for v in CI_VARIABLES.iter().chain(PROXY_VARIABLES) {
             cmd.env_remove(v);
+        }
+        for (k, v) in vars {
+            cmd.env(k, v);
         }
         let out = cmd
             .current_dir(self.repo())
@@ -860,4 +868,40 @@ fn a_template_that_no_longer_parses_does_not_mark_its_comments_fixed() {
     let (_, _, stderr) = ws.run(&api, TOKEN);
     let fixed = api.requests("PATCH", "").len();
     assert_eq!(fixed, api.with(|s| s.comments.len()), "{stderr}");
+}
+
+#[test]
+fn the_review_goes_through_the_proxy_the_environment_names() {
+    let ws = workspace(&[("infra/aks.json", TEMPLATE)], false);
+    let api = StandIn::start(pr_files(&[]));
+    let log = Arc::new(Mutex::new(ProxyLog::default()));
+    let proxy = format!("http://127.0.0.1:{}", connect_proxy(log.clone()));
+    // The stand-in speaks plain HTTP, so HTTP_PROXY is the one that applies.
+    let (code, _, stderr) = ws.run_env(&api, TOKEN, &[("HTTP_PROXY", &proxy)]);
+    assert_eq!(code, 1);
+    api.assert_no_problems();
+    assert_eq!(review_posts(&api).len(), 1, "{stderr}");
+    let connects = log.lock().unwrap().connects.clone();
+    assert_eq!(
+        connects.len(),
+        api.with(|s| s.requests.len()),
+        "every request tunnelled"
+    );
+    let api_host = format!("127.0.0.1:{}", api.port);
+    assert!(
+        connects.iter().all(|(target, _)| target == &api_host),
+        "{connects:?}"
+    );
+
+    // NO_PROXY names the API's host: straight to it.
+    let ws = workspace(&[("infra/aks.json", TEMPLATE)], false);
+    let api = StandIn::start(pr_files(&[]));
+    let before = log.lock().unwrap().connects.len();
+    ws.run_env(
+        &api,
+        TOKEN,
+        &[("HTTP_PROXY", &proxy), ("NO_PROXY", "127.0.0.1")],
+    );
+    assert_eq!(review_posts(&api).len(), 1);
+    assert_eq!(log.lock().unwrap().connects.len(), before);
 }

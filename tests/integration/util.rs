@@ -19,6 +19,23 @@ pub const CI_VARIABLES: &[&str] = &[
     "CLICOLOR",
 ];
 
+/// Proxy settings a test machine may have: tests against stand-ins on
+/// 127.0.0.1 clear them, and set them only to test proxies.
+pub const PROXY_VARIABLES: &[&str] = &[
+    "AGENT_PROXYURL",
+    "AGENT_PROXYUSERNAME",
+    "AGENT_PROXYPASSWORD",
+    "AGENT_PROXYBYPASSLIST",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+    "NO_PROXY",
+    "no_proxy",
+];
+
 pub fn manifest_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }

@@ -1,4 +1,4 @@
-//! Which proxy, if any, the Azure DevOps client goes through.
+//! Which proxy, if any, the REST clients go through.
 //!
 //! Self-hosted agents often reach Azure DevOps through a proxy, configured on
 //! the agent (`config --proxyurl`); the agent hands it to every task as
@@ -94,15 +94,7 @@ fn bypassed(target: &Uri, list: Option<&str>) -> Result<bool, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn env<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
-        move |k| {
-            pairs
-                .iter()
-                .find(|(n, _)| *n == k)
-                .map(|(_, v)| v.to_string())
-        }
-    }
+    use crate::net::test_env as env;
 
     fn target() -> Uri {
         "https://dev.azure.com/contoso/proj/_apis/git"
