@@ -142,8 +142,8 @@ pub fn post_threads(report: &Report, err: &mut dyn Write) {
             run(report, &ctx)
                 .into_iter()
                 .map(|m| match m {
-                    Message::Info(t) => Message::Info(client_redact(&t, &token)),
-                    Message::Warning(t) => Message::Warning(client_redact(&t, &token)),
+                    Message::Info(t) => Message::Info(crate::net::redact(&t, &token)),
+                    Message::Warning(t) => Message::Warning(crate::net::redact(&t, &token)),
                 })
                 .collect()
         }
@@ -156,10 +156,6 @@ pub fn post_threads(report: &Report, err: &mut dyn Write) {
             Message::Warning(t) => writeln!(err, "{}", crate::report::azure::warning(&t)),
         };
     }
-}
-
-fn client_redact(text: &str, token: &str) -> String {
-    crate::net::redact(text, token)
 }
 
 /// Reads the PR, plans and posts; returns what to tell the user.
@@ -205,12 +201,13 @@ pub fn run(report: &Report, ctx: &Context) -> Vec<Message> {
             "{pr}/iterations/{iteration}/changes?$top={CHANGES_PAGE}&$skip={skip}&$compareTo=0"
         );
         match api.get(&path) {
-            Ok(v) => {
-                let page = v
-                    .get("changeEntries")
-                    .and_then(Value::as_array)
-                    .cloned()
-                    .unwrap_or_default();
+            Ok(mut v) => {
+                let Some(Value::Array(page)) = v.get_mut("changeEntries").map(Value::take) else {
+                    said.push(Message::Warning(
+                        "--pr-comments: the pull request's changes came back without `changeEntries`; no thread posted (the report is complete)".into(),
+                    ));
+                    return said;
+                };
                 let count = page.len() as u64;
                 entries.extend(page);
                 let next = v.get("nextSkip").and_then(Value::as_u64).unwrap_or(0);
@@ -227,13 +224,18 @@ pub fn run(report: &Report, ctx: &Context) -> Vec<Message> {
     }
     let changes = threads::changed_files(&entries);
 
+    // Without the list of threads nothing can be posted safely: every
+    // finding would look new and be posted again.
     let existing = match api.get(&format!("{pr}/threads")) {
-        Ok(v) => threads::existing_threads(
-            v.get("value")
-                .and_then(Value::as_array)
-                .map(Vec::as_slice)
-                .unwrap_or(&[]),
-        ),
+        Ok(v) => match v.get("value").and_then(Value::as_array) {
+            Some(list) => threads::existing_threads(list),
+            None => {
+                said.push(Message::Warning(
+                    "--pr-comments: the pull request's threads came back without a `value` list; no thread posted (the report is complete)".into(),
+                ));
+                return said;
+            }
+        },
         Err(e) => {
             said.push(read_failed("threads", &e));
             return said;

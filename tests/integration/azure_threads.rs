@@ -72,6 +72,8 @@ struct State {
     post_rate_limit: usize,
     /// The next thread POST is processed, then the connection is dropped.
     drop_post_answer: bool,
+    /// The thread listing answers JSON without its `value` list.
+    threads_without_value: bool,
     /// Problems the stand-in saw in requests (schema, auth, fields).
     problems: Vec<String>,
 }
@@ -376,6 +378,7 @@ fn respond(
             }
             HttpResponse::json(200, answer)
         }
+        ("GET", ["threads"]) if s.threads_without_value => HttpResponse::json(200, json!({})),
         ("GET", ["threads"]) => {
             HttpResponse::json(200, json!({ "value": s.threads, "count": s.threads.len() }))
         }
@@ -1211,4 +1214,21 @@ fn the_agents_proxy_is_used_with_its_credentials_and_bypass_list() {
     let warnings = out.warnings();
     assert_eq!(warnings.len(), 1, "{}", out.stderr);
     assert!(warnings[0].contains("AGENT_PROXYURL"), "{}", warnings[0]);
+}
+
+#[test]
+fn threads_that_cannot_be_listed_mean_nothing_is_posted() {
+    let ws = workspace(&[("infra/aks.json", TEMPLATE)]);
+    let api = StandIn::start(pr_changes());
+    api.with(|s| s.threads_without_value = true);
+    let out = ws.run(&api);
+    assert_eq!(out.code, 1);
+    assert!(api.thread_posts().is_empty(), "{}", out.stderr);
+    let warnings = out.warnings();
+    assert_eq!(warnings.len(), 1, "{}", out.stderr);
+    assert!(
+        warnings[0].contains("without a `value` list"),
+        "{}",
+        warnings[0]
+    );
 }
