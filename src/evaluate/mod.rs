@@ -18,6 +18,9 @@ use crate::parse::Node;
 
 /// The AKS resource type, compared case-insensitively.
 pub const MANAGED_CLUSTERS: &str = "Microsoft.ContainerService/managedClusters";
+/// Node pools declared as resources of their own, beside the cluster's
+/// `agentPoolProfiles` (Bicep modules often do this).
+pub const AGENT_POOLS: &str = "Microsoft.ContainerService/managedClusters/agentPools";
 
 /// Whether a resource is deployed, as far as its `condition` tells.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,6 +49,10 @@ pub struct DeployedResource {
     /// The resource object in the template.
     pub origin: Origin,
     pub deployed: Deployed,
+    /// The cluster's node pools declared as `agentPools` resources of the
+    /// same deployment (surely deployed, name matched to this cluster):
+    /// each the evaluated `name` and the `properties` the rules read.
+    pub agent_pools: Vec<Value>,
 }
 
 /// A problem in a template or parameter file, at a place in it.
@@ -58,6 +65,9 @@ pub struct EvalError {
 #[derive(Debug, Default)]
 pub struct Evaluation {
     pub resources: Vec<DeployedResource>,
+    /// `agentPools` resources, by the lowercased name of the cluster they
+    /// belong to; [`template::expand`] hands them to their clusters.
+    pub agent_pools: Vec<(String, Value)>,
     /// What Azure would reject: these make the run exit 2.
     pub errors: Vec<EvalError>,
     /// What was not followed (linked templates): reported, not failing.

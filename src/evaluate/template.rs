@@ -19,7 +19,9 @@ use crate::parse::{Json, Member, Node, Span};
 use super::expr::{parse_expression, Expr, ExprKind};
 use super::functions::{self, Context, UserFunction};
 use super::value::{classify_string, shorten, FileId, Kind, Origin, Property, StringKind, Value};
-use super::{Deployed, DeployedResource, Document, EvalError, Evaluation, MANAGED_CLUSTERS};
+use super::{
+    Deployed, DeployedResource, Document, EvalError, Evaluation, AGENT_POOLS, MANAGED_CLUSTERS,
+};
 
 const DEPLOYMENTS: &str = "Microsoft.Resources/deployments";
 /// Azure's limit on a copy loop's count.
@@ -53,6 +55,19 @@ const CLUSTER_SELECT: Select = Select::Keys(&[
     ),
 ]);
 
+/// What the NodePublicIP check reads of a separate `agentPools` resource.
+const AGENT_POOL_SELECT: Select = Select::Keys(&[
+    ("name", Select::All),
+    (
+        "properties",
+        Select::Keys(&[
+            ("enableNodePublicIP", Select::All),
+            ("nodePublicIPPrefixID", Select::All),
+            ("nodePublicIPPrefixIDs", Select::All),
+        ]),
+    ),
+]);
+
 /// Expands a template into the clusters it deploys.
 pub fn expand(template: Document<'_>, parameters: Option<Document<'_>>) -> Evaluation {
     let mut out = Evaluation::default();
@@ -65,7 +80,22 @@ pub fn expand(template: Document<'_>, parameters: Option<Document<'_>>) -> Evalu
         frame.walk_resources(resources, None, &Deployed::Yes, &mut out, &mut budget);
     }
     out.errors.append(&mut frame.errors);
+    attach_agent_pools(&mut out);
     out
+}
+
+/// Gives each cluster the `agentPools` resources whose name puts them in it.
+fn attach_agent_pools(out: &mut Evaluation) {
+    let pools = std::mem::take(&mut out.agent_pools);
+    for (cluster, pool) in pools {
+        let owner = out
+            .resources
+            .iter_mut()
+            .find(|r| r.name.eq_ignore_ascii_case(&cluster));
+        if let Some(owner) = owner {
+            owner.agent_pools.push(pool);
+        }
+    }
 }
 
 /// A value given for a parameter from outside the template.
@@ -170,6 +200,9 @@ struct Frame<'t> {
     functions: HashMap<String, UserFunction>,
     /// Copy loops we are inside, innermost last: (name, index).
     loops: Vec<(String, Value)>,
+    /// Evaluated names of the clusters whose child `resources` we are in,
+    /// innermost last (a child's short name is relative to its parent's).
+    parent_names: Vec<String>,
     depth: usize,
     errors: Vec<EvalError>,
 }
@@ -189,6 +222,7 @@ impl<'t> Frame<'t> {
             var_states: HashMap::new(),
             functions: HashMap::new(),
             loops: Vec::new(),
+            parent_names: Vec::new(),
             depth,
             errors: Vec::new(),
         };
@@ -682,13 +716,42 @@ impl<'t> Frame<'t> {
             };
             out.resources.push(DeployedResource {
                 resource_type: declared_type.to_string(),
-                name,
+                name: name.clone(),
                 declared_name: raw_name.to_string(),
                 body,
                 written: Value::literal(resource, self.file),
                 origin: self.origin(resource.span),
                 deployed: deployed.clone(),
+                agent_pools: Vec::new(),
             });
+            // Its child resources are named after it.
+            if let Some(children) = resource.get("resources") {
+                self.parent_names.push(name);
+                self.walk_resources(children, Some(&full_type), &deployed, out, budget);
+                self.parent_names.pop();
+            }
+            return;
+        }
+
+        // A node pool of its own: `cluster/pool` at the top level, `pool`
+        // inside its cluster's `resources`. Only a pool surely deployed, with
+        // a name that says which cluster, is handed to the rules.
+        if full_type.eq_ignore_ascii_case(AGENT_POOLS) && deployed == Deployed::Yes {
+            let body = self.eval_selected(resource, &AGENT_POOL_SELECT);
+            let cluster = match (body.get("name").map(|n| &n.kind), parent_type) {
+                (Some(Kind::String(name)), Some(_)) => self
+                    .parent_names
+                    .last()
+                    .cloned()
+                    .filter(|_| !name.contains('/')),
+                (Some(Kind::String(name)), None) => {
+                    name.split_once('/').map(|(c, _)| c.to_string())
+                }
+                _ => None,
+            };
+            if let Some(cluster) = cluster {
+                out.agent_pools.push((cluster.to_ascii_lowercase(), body));
+            }
         }
 
         if full_type.eq_ignore_ascii_case(DEPLOYMENTS) {

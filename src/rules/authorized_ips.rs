@@ -233,7 +233,12 @@ pub fn judge(resource: &DeployedResource, settings: &RuleSettings) -> Judgement 
             cluster_config::check_load_balancer(&cluster, properties, &mut findings, &mut unknowns);
         }
     }
-    cluster_config::check_node_public_ips(&cluster, properties, &mut findings);
+    cluster_config::check_node_public_ips(
+        &cluster,
+        properties,
+        &resource.agent_pools,
+        &mut findings,
+    );
 
     point_back_at_the_cluster(resource, &mut findings);
 

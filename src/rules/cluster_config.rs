@@ -42,19 +42,36 @@ pub(super) fn check_load_balancer(
 
 /// Node pools with their own public IPs need a public IP prefix, which must
 /// be among the authorized ranges. A warning: it does not change the outcome.
+/// `pools` are the cluster's `agentPools` resources (name and properties),
+/// checked like the entries of `agentPoolProfiles`.
 pub(super) fn check_node_public_ips(
     cluster: &str,
     properties: Option<&Value>,
+    pools: &[Value],
     findings: &mut Vec<Finding>,
 ) {
-    let Some(pools) = properties
+    let profiles = properties
         .and_then(|p| p.get("agentPoolProfiles"))
         .and_then(Value::as_array)
-    else {
-        return;
-    };
-    for (index, pool) in pools.iter().enumerate() {
-        let Some(flag) = pool.get("enableNodePublicIP") else {
+        .unwrap_or(&[]);
+    // (the pool's settings, its name, its number among the profiles)
+    let in_profiles = profiles.iter().enumerate().map(|(i, pool)| {
+        (
+            Some(pool),
+            pool.get("name").and_then(Value::as_str),
+            Some(i),
+        )
+    });
+    let separate = pools.iter().map(|pool| {
+        // `cluster/pool` or `pool`: the pool's own name is the last part.
+        let name = pool
+            .get("name")
+            .and_then(Value::as_str)
+            .map(|n| n.rsplit('/').next().unwrap_or(n));
+        (pool.get("properties"), name, None)
+    });
+    for (settings, name, index) in in_profiles.chain(separate) {
+        let Some(flag) = settings.and_then(|p| p.get("enableNodePublicIP")) else {
             continue;
         };
         let enabled = match &flag.kind {
@@ -65,20 +82,22 @@ pub(super) fn check_node_public_ips(
         // Newer API versions also take a list, `nodePublicIPPrefixIDs`.
         let has_prefix = ["nodePublicIPPrefixID", "nodePublicIPPrefixIDs"]
             .iter()
-            .any(|name| match pool.get(name).map(|v| &v.kind) {
-                None | Some(Kind::Null) => false,
-                Some(Kind::String(s)) => !s.is_empty(),
-                Some(Kind::Array(items)) => !items.is_empty(),
-                Some(_) => true,
-            });
+            .any(
+                |key| match settings.and_then(|p| p.get(key)).map(|v| &v.kind) {
+                    None | Some(Kind::Null) => false,
+                    Some(Kind::String(s)) => !s.is_empty(),
+                    Some(Kind::Array(items)) => !items.is_empty(),
+                    Some(_) => true,
+                },
+            );
         if !enabled || has_prefix {
             continue;
         }
-        let pool_name = pool
-            .get("name")
-            .and_then(Value::as_str)
-            .map(|n| format!("`{n}`"))
-            .unwrap_or_else(|| format!("#{}", index + 1));
+        let pool_name = match (name, index) {
+            (Some(n), _) => format!("`{n}`"),
+            (None, Some(i)) => format!("#{}", i + 1),
+            (None, None) => "(unnamed)".to_string(),
+        };
         if let Some(origin) = flag.origin {
             findings.push(
                 Finding::new(

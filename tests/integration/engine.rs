@@ -917,3 +917,27 @@ fn a_nested_template_parameter_without_value_says_to_pass_it_in_the_deployment()
     );
     assert!(why.contains("deployment's `parameters`"), "{why}");
 }
+
+#[test]
+fn separate_agent_pool_resources_are_checked_for_node_public_ips() {
+    let report = scan_fixtures(&["engine/child/agent-pools-public-ips.json"]);
+    assert_no_errors(&report);
+    assert_eq!(names(&report), ["aks-pools"]);
+    let r = &report.resources[0];
+    assert_outcome(r, Outcome::Pass);
+    // `edge` (a child in the cluster's resources) and `batch` (its name
+    // built with format) give public IPs without a prefix; `prefixed` has
+    // one; `aks-elsewhere/public` belongs to another cluster; `spot` is
+    // deployed only when a parameter without a value says so, and `never`
+    // is not deployed.
+    assert_findings(
+        r,
+        &[
+            (NODE_PUBLIC_IP, 25, 77, "true }"),
+            (NODE_PUBLIC_IP, 33, 73, "\"[true()]\""),
+        ],
+    );
+    let messages: Vec<&str> = r.findings.iter().map(|f| f.message.as_str()).collect();
+    assert!(messages[0].contains("`edge`"), "{messages:?}");
+    assert!(messages[1].contains("`batch`"), "{messages:?}");
+}
