@@ -64,23 +64,31 @@ pub type Handler = Arc<dyn Fn(HttpRequest) -> HttpResponse + Send + Sync>;
 /// Serves `handler` on a free port of 127.0.0.1 until the test ends; returns
 /// the port.
 pub fn listen(handler: Handler) -> u16 {
+    accept(move |stream| {
+        let _ = serve(stream, &handler);
+    })
+}
+
+/// Accepts connections on a free port of 127.0.0.1, each on a thread of its
+/// own, until the test ends; returns the port.
+fn accept(on_connection: impl Fn(TcpStream) + Send + Sync + 'static) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
     let port = listener.local_addr().expect("an address").port();
+    let on_connection = Arc::new(on_connection);
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(stream) = stream else { break };
-            let handler = handler.clone();
-            std::thread::spawn(move || {
-                let _ = serve(stream, &handler);
-            });
+            let on_connection = on_connection.clone();
+            std::thread::spawn(move || on_connection(stream));
         }
     });
     port
 }
 
-fn serve(stream: TcpStream, handler: &Handler) -> std::io::Result<()> {
-    stream.set_read_timeout(Some(std::time::Duration::from_secs(10)))?;
-    let mut reader = BufReader::new(stream.try_clone()?);
+/// An HTTP/1.1 request's line and headers (names lower-cased).
+fn read_head(
+    reader: &mut BufReader<TcpStream>,
+) -> std::io::Result<(String, String, HashMap<String, String>)> {
     let mut request_line = String::new();
     reader.read_line(&mut request_line)?;
     let mut parts = request_line.split_whitespace();
@@ -98,6 +106,13 @@ fn serve(stream: TcpStream, handler: &Handler) -> std::io::Result<()> {
             headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
         }
     }
+    Ok((method, target, headers))
+}
+
+fn serve(stream: TcpStream, handler: &Handler) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(10)))?;
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let (method, target, headers) = read_head(&mut reader)?;
     let length: usize = headers
         .get("content-length")
         .and_then(|v| v.parse().ok())
@@ -139,44 +154,19 @@ pub struct ProxyLog {
 /// A forward proxy on 127.0.0.1 that takes HTTP CONNECT, as corporate
 /// proxies do, and pipes the tunnel to its target; returns its port.
 pub fn connect_proxy(log: Arc<std::sync::Mutex<ProxyLog>>) -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
-    let port = listener.local_addr().expect("an address").port();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(stream) = stream else { break };
-            let log = log.clone();
-            std::thread::spawn(move || {
-                let _ = tunnel(stream, &log);
-            });
-        }
-    });
-    port
+    accept(move |stream| {
+        let _ = tunnel(stream, &log);
+    })
 }
 
 fn tunnel(client: TcpStream, log: &std::sync::Mutex<ProxyLog>) -> std::io::Result<()> {
     let mut reader = BufReader::new(client.try_clone()?);
-    let mut request_line = String::new();
-    reader.read_line(&mut request_line)?;
-    let mut parts = request_line.split_whitespace();
-    let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-    let mut auth = None;
-    loop {
-        let mut line = String::new();
-        reader.read_line(&mut line)?;
-        let line = line.trim_end();
-        if line.is_empty() {
-            break;
-        }
-        if let Some((k, v)) = line.split_once(':') {
-            if k.trim().eq_ignore_ascii_case("proxy-authorization") {
-                auth = Some(v.trim().to_string());
-            }
-        }
-    }
+    let (method, target, headers) = read_head(&mut reader)?;
+    let auth = headers.get("proxy-authorization").cloned();
     log.lock()
         .expect("the log")
         .connects
-        .push((target.to_string(), auth));
+        .push((target.clone(), auth));
     let mut client_out = client;
     if method != "CONNECT" {
         write!(
@@ -185,7 +175,7 @@ fn tunnel(client: TcpStream, log: &std::sync::Mutex<ProxyLog>) -> std::io::Resul
         )?;
         return Ok(());
     }
-    let server = TcpStream::connect(target)?;
+    let server = TcpStream::connect(&target)?;
     write!(client_out, "HTTP/1.1 200 Connection established\r\n\r\n")?;
     client_out.flush()?;
     // Bytes the reader buffered past the head belong to the tunnel.
