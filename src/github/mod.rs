@@ -210,9 +210,17 @@ fn run(report: &Report, ctx: &Context, err: &mut dyn Write) {
             return;
         }
     };
-    let existing = review::existing_comments(&comments);
-    let summarised: HashSet<String> = review::listed_before(&reviews, "summarised");
-    let refused: HashSet<String> = review::listed_before(&reviews, "refused");
+    // Who this run posts as, when the token is a person's: the workflow's
+    // GITHUB_TOKEN and GitHub App tokens cannot read /user (403) and post
+    // as bots, which `written_by_us` recognises.
+    let me = api
+        .get("/user")
+        .ok()
+        .and_then(|u| u.get("login").and_then(Value::as_str).map(str::to_string));
+    let me = me.as_deref();
+    let existing = review::existing_comments(&comments, me);
+    let summarised: HashSet<String> = review::listed_before(&reviews, "summarised", me);
+    let refused: HashSet<String> = review::listed_before(&reviews, "refused", me);
     let base = report.base.clone().unwrap_or_else(|| ".".into());
     let read = move |path: &str| std::fs::read_to_string(base.join(path)).ok();
     let plan = review::plan(&review::Inputs {

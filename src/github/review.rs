@@ -57,10 +57,28 @@ pub struct Existing {
     pub path: Option<String>,
 }
 
+/// Whether `item` (a comment or a review) was written by the identity this
+/// run posts as: a bot (the workflow's `GITHUB_TOKEN` posts as
+/// `github-actions[bot]`, a GitHub App as its own bot) or `me`, the token's
+/// user when it is a person's token. A marker in a comment someone else
+/// wrote (the pull request's author, say) must not silence a finding.
+pub fn written_by_us(item: &Value, me: Option<&str>) -> bool {
+    let Some(user) = item.get("user") else {
+        return false;
+    };
+    let bot = user
+        .get("type")
+        .and_then(Value::as_str)
+        .is_some_and(|t| t.eq_ignore_ascii_case("Bot"));
+    let login = user.get("login").and_then(Value::as_str);
+    bot || (me.is_some() && login.is_some_and(|l| Some(l) == me))
+}
+
 /// Our comments among a PR's review comments (replies are skipped).
-pub fn existing_comments(comments: &[Value]) -> Vec<Existing> {
+pub fn existing_comments(comments: &[Value], me: Option<&str>) -> Vec<Existing> {
     comments
         .iter()
+        .filter(|c| written_by_us(c, me))
         .filter(|c| c.get("in_reply_to_id").map_or(true, Value::is_null))
         .filter_map(|c| {
             let id = c.get("id")?.as_u64()?;
@@ -80,9 +98,10 @@ pub fn existing_comments(comments: &[Value]) -> Vec<Existing> {
 
 /// Fingerprints our earlier reviews listed in their body under `key`
 /// (`summarised` or `refused`, see [`listed_marker`]).
-pub fn listed_before(reviews: &[Value], key: &str) -> HashSet<String> {
+pub fn listed_before(reviews: &[Value], key: &str, me: Option<&str>) -> HashSet<String> {
     reviews
         .iter()
+        .filter(|r| written_by_us(r, me))
         .filter_map(|r| r.get("body").and_then(Value::as_str))
         .flat_map(|b| marker_values(b, key))
         .map(str::to_string)
@@ -286,23 +305,41 @@ mod tests {
     use super::*;
 
     #[test]
+    fn only_our_identity_counts() {
+        let person = serde_json::json!({"user": {"login": "octocat", "type": "User"}});
+        assert!(!written_by_us(&person, None));
+        assert!(written_by_us(&person, Some("octocat")));
+        assert!(!written_by_us(&person, Some("someone-else")));
+        assert!(written_by_us(
+            &serde_json::json!({"user": {"login": "my-app[bot]", "type": "Bot"}}),
+            None
+        ));
+        assert!(!written_by_us(&serde_json::json!({"body": "x"}), None));
+    }
+
+    #[test]
     fn markers_round_trip_and_quotes_do_not_count() {
         let body = format!(
             "x\n{}\n{}\n",
             fingerprint_marker("abc123"),
             state_marker(false)
         );
+        let bot = serde_json::json!({"login": "github-actions[bot]", "type": "Bot"});
         let c = serde_json::json!([
-            {"id": 1, "body": body},
-            {"id": 2, "body": format!("> {}", fingerprint_marker("def"))},
-            {"id": 3, "body": body, "in_reply_to_id": 1},
+            {"id": 1, "body": body, "user": bot},
+            {"id": 2, "body": format!("> {}", fingerprint_marker("def")), "user": bot},
+            {"id": 3, "body": body, "in_reply_to_id": 1, "user": bot},
+            {"id": 4, "body": format!("x\n{}\n", fingerprint_marker("ghi")), "user": {"login": "mallory", "type": "User"}},
         ]);
-        let e = existing_comments(c.as_array().unwrap());
+        let e = existing_comments(c.as_array().unwrap(), None);
         assert_eq!(e.len(), 1);
         assert_eq!(e[0].fingerprint, "abc123");
         assert!(!e[0].fixed);
         let fixed = fixed_body(&e[0].body);
-        let again = existing_comments(&[serde_json::json!({"id": 1, "body": fixed})]);
+        let again = existing_comments(
+            &[serde_json::json!({"id": 1, "body": fixed, "user": bot})],
+            None,
+        );
         assert!(again[0].fixed);
         assert_eq!(again[0].fingerprint, "abc123");
     }

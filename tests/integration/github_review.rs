@@ -263,6 +263,12 @@ fn respond(
         (200, extra, Value::Array(chunk))
     };
     match method {
+        // The workflow's token is an installation token: no user behind it.
+        "GET" if path == "/user" => (
+            403,
+            vec![],
+            json!({"message": "Resource not accessible by integration"}),
+        ),
         "GET" if path == format!("{pr}/files") => list(&s, &s.files),
         "GET" if path == format!("{pr}/comments") => list(&s, &s.comments),
         "GET" if path == format!("{pr}/reviews") => list(&s, &s.reviews),
@@ -323,11 +329,13 @@ fn respond(
                 let id = s.next_id;
                 s.comments.push(json!({
                     "id": id, "pull_request_review_id": review_id, "path": c["path"],
-                    "line": c["line"], "body": c["body"], "user": {"login": "github-actions[bot]"},
+                    "line": c["line"], "body": c["body"], "user": {"login": "github-actions[bot]", "type": "Bot"},
                 }));
             }
-            s.reviews
-                .push(json!({"id": review_id, "body": body["body"], "state": "COMMENTED"}));
+            s.reviews.push(json!({
+                "id": review_id, "body": body["body"], "state": "COMMENTED",
+                "user": {"login": "github-actions[bot]", "type": "Bot"},
+            }));
             if s.drop_post_answer {
                 s.drop_post_answer = false;
                 return (0, vec![], Value::Null);
@@ -904,4 +912,40 @@ fn the_review_goes_through_the_proxy_the_environment_names() {
     );
     assert_eq!(review_posts(&api).len(), 1);
     assert_eq!(log.lock().unwrap().connects.len(), before);
+}
+
+#[test]
+fn a_marker_in_someone_elses_comment_does_not_silence_a_finding() {
+    // Our comments' bodies, as a first run writes them.
+    let ws = workspace(&[("infra/aks.json", TEMPLATE)], false);
+    let api = StandIn::start(pr_files(&[]));
+    ws.run(&api, TOKEN);
+    let ours = api.with(|s| s.comments.clone());
+    assert!(!ours.is_empty());
+
+    // The same bodies, posted by the pull request's author before the scan.
+    let api = StandIn::start(pr_files(&[]));
+    api.with(|s| {
+        s.comments = ours
+            .iter()
+            .map(|c| {
+                let mut c = c.clone();
+                c["user"] = json!({"login": "mallory", "type": "User"});
+                c
+            })
+            .collect();
+    });
+    let (_, _, stderr) = ws.run(&api, TOKEN);
+    api.assert_no_problems();
+    let posts = review_posts(&api);
+    assert_eq!(posts.len(), 1, "{stderr}");
+    assert_eq!(
+        posts[0]["comments"].as_array().unwrap().len(),
+        ours.len(),
+        "every finding commented again"
+    );
+    assert!(
+        api.requests("PATCH", "").is_empty(),
+        "nobody else's comment is edited"
+    );
 }
