@@ -30,6 +30,7 @@ use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 
 use crate::net::proxy::Proxy;
+pub use crate::net::ApiError;
 use crate::net::{
     backoff, error_chain, redact, sleep_within_budget, tls_config, truncate, MAX_TOTAL_WAIT,
 };
@@ -40,40 +41,6 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 const GET_ATTEMPTS: u32 = 3;
 /// The largest answer read (a PR's threads with long comments stay far below).
 const MAX_BODY: usize = 32 * 1024 * 1024;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ApiError {
-    /// Azure DevOps answered with an error status. A sign-in page instead
-    /// of JSON (a token that was not accepted) counts as 401.
-    Status { status: u16, message: String },
-    /// No usable answer (connection refused, timeout, bad body).
-    Network(String),
-    /// A POST or PATCH got no answer: it may or may not have been applied,
-    /// and it is not sent again.
-    Unknown(String),
-}
-
-impl ApiError {
-    pub fn status(&self) -> Option<u16> {
-        match self {
-            ApiError::Status { status, .. } => Some(*status),
-            _ => None,
-        }
-    }
-}
-
-impl std::fmt::Display for ApiError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ApiError::Status { status, message } => write!(f, "HTTP {status}: {message}"),
-            ApiError::Network(m) => write!(f, "{m}"),
-            ApiError::Unknown(m) => write!(
-                f,
-                "{m}; the request may or may not have been applied, so it was not sent again"
-            ),
-        }
-    }
-}
 
 struct Answer {
     status: StatusCode,

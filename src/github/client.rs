@@ -28,6 +28,7 @@ use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::rt::TokioExecutor;
 
 use crate::net::proxy::Proxy;
+pub use crate::net::ApiError;
 use crate::net::{
     backoff, error_chain, redact, sleep_within_budget, tls_config, truncate, MAX_TOTAL_WAIT,
 };
@@ -38,30 +39,6 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 const GET_ATTEMPTS: u32 = 3;
 /// Pages followed at most for one listing (100 items each).
 const MAX_PAGES: usize = 100;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ApiError {
-    /// GitHub answered with an error status.
-    Status { status: u16, message: String },
-    /// No usable answer (connection refused, timeout, bad body).
-    Network(String),
-    /// A POST or PATCH got no answer: it may or may not have been applied,
-    /// and it is not sent again.
-    Unknown(String),
-}
-
-impl std::fmt::Display for ApiError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ApiError::Status { status, message } => write!(f, "HTTP {status}: {message}"),
-            ApiError::Network(m) => write!(f, "{m}"),
-            ApiError::Unknown(m) => write!(
-                f,
-                "{m}; the request may or may not have been applied, so it was not sent again"
-            ),
-        }
-    }
-}
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Method {

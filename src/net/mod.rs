@@ -1,9 +1,44 @@
 //! What the two REST clients ([`crate::github::client`] and
-//! [`crate::azure_devops::client`]) share: the run's wait budget, retry
-//! back-off, the proxy to go through, TLS roots, and messages with the token
-//! taken out.
+//! [`crate::azure_devops::client`]) share: their error type, the run's wait
+//! budget, retry back-off, the proxy to go through, TLS roots, and messages
+//! with the token taken out.
 
 pub mod proxy;
+
+/// Why a REST call failed, for both clients.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApiError {
+    /// The service answered with an error status. (Azure DevOps's sign-in
+    /// page instead of JSON, for a token it did not accept, counts as 401.)
+    Status { status: u16, message: String },
+    /// No usable answer (connection refused, timeout, bad body).
+    Network(String),
+    /// A POST or PATCH got no answer: it may or may not have been applied,
+    /// and it is not sent again.
+    Unknown(String),
+}
+
+impl ApiError {
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ApiError::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ApiError::Status { status, message } => write!(f, "HTTP {status}: {message}"),
+            ApiError::Network(m) => write!(f, "{m}"),
+            ApiError::Unknown(m) => write!(
+                f,
+                "{m}; the request may or may not have been applied, so it was not sent again"
+            ),
+        }
+    }
+}
 
 use std::sync::Arc;
 use std::time::Duration;

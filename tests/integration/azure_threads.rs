@@ -22,8 +22,10 @@ use assert_cmd::Command;
 use serde_json::{json, Value};
 
 use crate::github_review::TEMPLATE;
-use crate::stand_in::{connect_proxy, listen, HttpRequest, HttpResponse, ProxyLog};
-use crate::util::{manifest_dir, CI_VARIABLES, PROXY_VARIABLES};
+use crate::stand_in::{
+    connect_proxy, listen, request_schemas, select, HttpRequest, HttpResponse, ProxyLog, Recorded,
+};
+use crate::util::{CI_VARIABLES, PROXY_VARIABLES};
 
 const TOKEN: &str = "azdoStandInSecretToken0123456789";
 const ORG: &str = "contoso";
@@ -46,13 +48,6 @@ const AGENT_VARIABLES: &[&str] = &[
     "GITHUB_EVENT_NAME",
     "GITHUB_TOKEN",
 ];
-
-#[derive(Debug, Clone)]
-struct Recorded {
-    method: String,
-    target: String,
-    body: Option<Value>,
-}
 
 #[derive(Default)]
 struct State {
@@ -81,29 +76,6 @@ struct State {
 struct StandIn {
     state: Arc<Mutex<State>>,
     port: u16,
-}
-
-/// The request-body schemas of the operations, by "METHOD /path/template".
-fn request_schemas() -> Option<HashMap<String, jsonschema::Validator>> {
-    let path = manifest_dir().join("../shared/schemas/azure-devops-git-threads-subset.json");
-    let Ok(text) = std::fs::read_to_string(&path) else {
-        println!(
-            "skipped: ../shared/schemas/azure-devops-git-threads-subset.json not found; request \
-             bodies checked only for the fields the tool relies on"
-        );
-        return None;
-    };
-    let all: Value = serde_json::from_str(&text).expect("the schema file is JSON");
-    let mut out = HashMap::new();
-    for (op, spec) in all.as_object().expect("an object") {
-        if let Some(schema) = spec.get("requestBody").filter(|s| s.is_object()) {
-            let v = jsonschema::options()
-                .build(schema)
-                .unwrap_or_else(|e| panic!("{op}: the request schema compiles: {e}"));
-            out.insert(op.clone(), v);
-        }
-    }
-    Some(out)
 }
 
 const OPS: &str =
@@ -229,7 +201,10 @@ impl StandIn {
             next_thread: 100,
             ..State::default()
         }));
-        let schemas = Arc::new(request_schemas());
+        let schemas = Arc::new(request_schemas(
+            "azure-devops-git-threads-subset.json",
+            "request bodies checked only for the fields the tool relies on",
+        ));
         let shared = state.clone();
         let port = listen(Arc::new(move |req| respond(req, &shared, &schemas)));
         StandIn { state, port }
@@ -244,15 +219,7 @@ impl StandIn {
     }
 
     fn requests(&self, method: &str, suffix: &str) -> Vec<Recorded> {
-        self.with(|s| {
-            s.requests
-                .iter()
-                .filter(|r| {
-                    r.method == method && r.target.split('?').next().unwrap().ends_with(suffix)
-                })
-                .cloned()
-                .collect()
-        })
+        self.with(|s| select(&s.requests, method, suffix))
     }
 
     /// Bodies of the thread POSTs (not the reply comments).

@@ -16,21 +16,16 @@ use std::sync::{Arc, Mutex};
 use assert_cmd::Command;
 use serde_json::{json, Value};
 
-use crate::stand_in::{connect_proxy, listen, HttpRequest, HttpResponse, ProxyLog};
-use crate::util::{manifest_dir, CI_VARIABLES, PROXY_VARIABLES};
+use crate::stand_in::{
+    connect_proxy, listen, request_schemas, select, HttpRequest, HttpResponse, ProxyLog, Recorded,
+};
+use crate::util::{CI_VARIABLES, PROXY_VARIABLES};
 
 const TOKEN: &str = "ghs_standInSecretToken123";
 const OWNER_REPO: &str = "octo/infra";
 const PR: u64 = 7;
 const HEAD_SHA: &str = "0123456789abcdef0123456789abcdef01234567";
 const PAGE_SIZE: usize = 2;
-
-#[derive(Debug, Clone)]
-struct Recorded {
-    method: String,
-    path: String,
-    body: Option<Value>,
-}
 
 #[derive(Default)]
 struct State {
@@ -62,26 +57,6 @@ struct State {
 struct StandIn {
     state: Arc<Mutex<State>>,
     port: u16,
-}
-
-/// The request-body schemas of the operations, by "METHOD /path/template".
-fn request_schemas() -> Option<HashMap<String, jsonschema::Validator>> {
-    let path = manifest_dir().join("../shared/schemas/github-rest-subset.json");
-    let Ok(text) = std::fs::read_to_string(&path) else {
-        println!("skipped: ../shared/schemas/github-rest-subset.json not found; request bodies not validated");
-        return None;
-    };
-    let all: Value = serde_json::from_str(&text).expect("the schema file is JSON");
-    let mut out = HashMap::new();
-    for (op, spec) in all.as_object().expect("an object") {
-        if let Some(schema) = spec.get("requestBody").filter(|s| s.is_object()) {
-            let v = jsonschema::options()
-                .build(schema)
-                .unwrap_or_else(|e| panic!("{op}: the request schema compiles: {e}"));
-            out.insert(op.clone(), v);
-        }
-    }
-    Some(out)
 }
 
 /// The operation a request is, as the schema file names it.
@@ -125,7 +100,10 @@ impl StandIn {
             next_id: 1000,
             ..State::default()
         }));
-        let schemas = Arc::new(request_schemas());
+        let schemas = Arc::new(request_schemas(
+            "github-rest-subset.json",
+            "request bodies not validated",
+        ));
         let shared = state.clone();
         let port = listen(Arc::new(move |req: HttpRequest| {
             let (status, headers, payload) = respond(
@@ -157,15 +135,7 @@ impl StandIn {
     }
 
     fn requests(&self, method: &str, suffix: &str) -> Vec<Recorded> {
-        self.with(|s| {
-            s.requests
-                .iter()
-                .filter(|r| {
-                    r.method == method && r.path.split('?').next().unwrap().ends_with(suffix)
-                })
-                .cloned()
-                .collect()
-        })
+        self.with(|s| select(&s.requests, method, suffix))
     }
 
     fn assert_no_problems(&self) {
@@ -188,7 +158,7 @@ fn respond(
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
     s.requests.push(Recorded {
         method: method.into(),
-        path: target.into(),
+        target: target.into(),
         body: body.clone(),
     });
     let auth = headers.get("authorization").cloned().unwrap_or_default();

@@ -34,6 +34,55 @@ impl HttpRequest {
     }
 }
 
+/// The request-body schemas of the operations in `../shared/schemas/FILE`,
+/// by "METHOD /path/template"; `None`, saying so with `missing`, when the
+/// file is not there.
+pub fn request_schemas(
+    file: &str,
+    missing: &str,
+) -> Option<HashMap<String, jsonschema::Validator>> {
+    let path = crate::util::manifest_dir()
+        .join("../shared/schemas")
+        .join(file);
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        println!("skipped: ../shared/schemas/{file} not found; {missing}");
+        return None;
+    };
+    let all: Value = serde_json::from_str(&text).expect("the schema file is JSON");
+    let mut out = HashMap::new();
+    for (op, spec) in all.as_object().expect("an object") {
+        if let Some(schema) = spec.get("requestBody").filter(|s| s.is_object()) {
+            let v = jsonschema::options()
+                .build(schema)
+                .unwrap_or_else(|e| panic!("{op}: the request schema compiles: {e}"));
+            out.insert(op.clone(), v);
+        }
+    }
+    Some(out)
+}
+
+/// A request a stand-in received, kept for the test's assertions.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub method: String,
+    /// Path and query, as sent.
+    pub target: String,
+    pub body: Option<Value>,
+}
+
+/// The `method` requests among `requests` whose path (without the query)
+/// ends with `suffix`.
+pub fn select(requests: &[Recorded], method: &str, suffix: &str) -> Vec<Recorded> {
+    requests
+        .iter()
+        .filter(|r| {
+            let path = r.target.split('?').next().unwrap_or("");
+            r.method == method && path.ends_with(suffix)
+        })
+        .cloned()
+        .collect()
+}
+
 /// An answer. Status 0 drops the connection without one (what a timeout or
 /// a reset looks like to the client).
 pub struct HttpResponse {
